@@ -1,0 +1,215 @@
+"""Facts about the datasets: hub ids, configs, splits, columns and label names.
+
+The 25 FLAN training datasets of the COIN paper (Table 2) and the 10 GLUE evaluation columns. Column
+names and label orders are those of the Hugging Face hub datasets; the embedded mirror writes the same
+columns so one loader serves the hub, a local mirror and the embedded default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HubSplit:
+    """One split of one hub dataset config, with its columns (name -> dtype) and label names."""
+
+    hub_id: str
+    config: str | None
+    split: str
+    columns: dict[str, str]
+    label_column: str
+    label_names: tuple[str, ...]  # index -> name, as the hub's ClassLabel; () for non-class labels
+
+
+@dataclass(frozen=True)
+class FlanDataset:
+    """A FLAN training dataset: where its train split lives and which FLAN template key renders it."""
+
+    name: str
+    flan_key: str  # key of FLAN's templates.PATTERNS
+    train: HubSplit
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """A GLUE evaluation column: its validation split(s) and the instruction set it uses."""
+
+    name: str
+    instruction_task: str  # PromptBench task key of its instructions (mnli_m and mnli_mm use mnli)
+    splits: tuple[HubSplit, ...]  # concatenated in this order
+
+
+_NLI3 = ("entailment", "neutral", "contradiction")
+_ENT2 = ("entailment", "not_entailment")
+_BOOL = ("False", "True")
+
+_ANLI = {"uid": "string", "premise": "string", "hypothesis": "string", "label": "int64", "reason": "string"}
+_SG_PH = {"premise": "string", "hypothesis": "string", "idx": "int32", "label": "int64"}
+_GLUE_PH = {"premise": "string", "hypothesis": "string", "label": "int64", "idx": "int32"}
+_GLUE_S = {"sentence": "string", "label": "int64", "idx": "int32"}
+_GLUE_S12 = {"sentence1": "string", "sentence2": "string", "label": "int64", "idx": "int32"}
+
+
+def _glue(config: str, split: str, columns: dict[str, str], labels: tuple[str, ...]) -> HubSplit:
+    return HubSplit("nyu-mll/glue", config, split, columns, "label", labels)
+
+
+def _super_glue(config: str, columns: dict[str, str], labels: tuple[str, ...]) -> HubSplit:
+    return HubSplit("aps/super_glue", config, "train", columns, "label", labels)
+
+
+_MNLI_TRAIN = _glue("mnli", "train", _GLUE_PH, _NLI3)
+
+FLAN_DATASETS: dict[str, FlanDataset] = {
+    d.name: d
+    for d in (
+        FlanDataset("anli_r1", "anli", HubSplit("facebook/anli", "plain_text", "train_r1", _ANLI, "label", _NLI3)),
+        FlanDataset("anli_r2", "anli", HubSplit("facebook/anli", "plain_text", "train_r2", _ANLI, "label", _NLI3)),
+        FlanDataset("anli_r3", "anli", HubSplit("facebook/anli", "plain_text", "train_r3", _ANLI, "label", _NLI3)),
+        FlanDataset("cb", "cb", _super_glue("cb", _SG_PH, ("entailment", "contradiction", "neutral"))),
+        FlanDataset("rte", "rte", _super_glue("rte", _SG_PH, _ENT2)),
+        FlanDataset(
+            "boolq",
+            "bool_q",
+            _super_glue("boolq", {"question": "string", "passage": "string", "idx": "int32", "label": "int64"}, _BOOL),
+        ),
+        FlanDataset(
+            "multirc",
+            "multirc",
+            _super_glue(
+                "multirc",
+                {"paragraph": "string", "question": "string", "answer": "string", "idx": "struct", "label": "int64"},
+                _BOOL,
+            ),
+        ),
+        FlanDataset(
+            "wic",
+            "wic",
+            _super_glue(
+                "wic",
+                {
+                    "word": "string", "sentence1": "string", "sentence2": "string", "start1": "int32",
+                    "start2": "int32", "end1": "int32", "end2": "int32", "idx": "int32", "label": "int64",
+                },
+                _BOOL,
+            ),
+        ),
+        FlanDataset(
+            "wsc",
+            "wsc",
+            _super_glue(
+                "wsc.fixed",
+                {
+                    "text": "string", "span1_index": "int32", "span2_index": "int32", "span1_text": "string",
+                    "span2_text": "string", "idx": "int32", "label": "int64",
+                },
+                _BOOL,
+            ),
+        ),
+        FlanDataset("mnli_matched", "mnli", _MNLI_TRAIN),
+        FlanDataset("mnli_mismatched", "mnli", _MNLI_TRAIN),
+        FlanDataset("qnli", "qnli", _glue("qnli", "train", {"question": "string", "sentence": "string", "label": "int64", "idx": "int32"}, _ENT2)),
+        FlanDataset("wnli", "wnli", _glue("wnli", "train", _GLUE_S12, ("not_entailment", "entailment"))),
+        FlanDataset("sst2", "sst2", _glue("sst2", "train", _GLUE_S, ("negative", "positive"))),
+        FlanDataset("mrpc", "glue_mrpc", _glue("mrpc", "train", _GLUE_S12, ("not_equivalent", "equivalent"))),
+        FlanDataset(
+            "qqp",
+            "glue_qqp",
+            _glue("qqp", "train", {"question1": "string", "question2": "string", "label": "int64", "idx": "int32"}, ("not_duplicate", "duplicate")),
+        ),
+        FlanDataset("stsb", "stsb", _glue("stsb", "train", {**_GLUE_S12, "label": "float32"}, ())),
+        FlanDataset("cola", "cola", _glue("cola", "train", _GLUE_S, ("unacceptable", "acceptable"))),
+        FlanDataset(
+            "snli",
+            "snli",
+            HubSplit("stanfordnlp/snli", "plain_text", "train", {"premise": "string", "hypothesis": "string", "label": "int64"}, "label", _NLI3),
+        ),
+        FlanDataset("imdb", "imdb_reviews", HubSplit("stanfordnlp/imdb", "plain_text", "train", {"text": "string", "label": "int64"}, "label", ("neg", "pos"))),
+        FlanDataset(
+            "sentiment140",
+            "sentiment140",
+            HubSplit(
+                "stanfordnlp/sentiment140",
+                "sentiment140",
+                "train",
+                {"text": "string", "date": "string", "user": "string", "sentiment": "int32", "query": "string"},
+                "sentiment",
+                (),  # polarity 0 (negative) / 4 (positive); 2 (neutral) appears only in test
+            ),
+        ),
+        FlanDataset("yelp", "yelp_polarity_reviews", HubSplit("fancyzhx/yelp_polarity", "plain_text", "train", {"label": "int64", "text": "string"}, "label", ("1", "2"))),
+        FlanDataset(
+            "paws",
+            "paws_wiki",
+            HubSplit(
+                "google-research-datasets/paws",
+                "labeled_final",
+                "train",
+                {"id": "int32", "sentence1": "string", "sentence2": "string", "label": "int64"},
+                "label",
+                ("0", "1"),
+            ),
+        ),
+        FlanDataset(
+            "ag_news",
+            "ag_news_subset",
+            HubSplit("fancyzhx/ag_news", None, "train", {"text": "string", "label": "int64"}, "label", ("World", "Sports", "Business", "Sci/Tech")),
+        ),
+        FlanDataset(
+            "trec",
+            "trec",
+            HubSplit(
+                "CogComp/trec",
+                None,
+                "train",
+                {"text": "string", "coarse_label": "int64", "fine_label": "int64"},
+                "coarse_label",
+                ("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"),
+            ),
+        ),
+    )
+}
+
+
+EVAL_TASKS: dict[str, EvalTask] = {
+    t.name: t
+    for t in (
+        EvalTask("sst2", "sst2", (_glue("sst2", "validation", _GLUE_S, ("negative", "positive")),)),
+        EvalTask("cola", "cola", (_glue("cola", "validation", _GLUE_S, ("unacceptable", "acceptable")),)),
+        EvalTask(
+            "qqp",
+            "qqp",
+            (_glue("qqp", "validation", {"question1": "string", "question2": "string", "label": "int64", "idx": "int32"}, ("not_duplicate", "duplicate")),),
+        ),
+        EvalTask("mrpc", "mrpc", (_glue("mrpc", "validation", _GLUE_S12, ("not_equivalent", "equivalent")),)),
+        EvalTask(
+            "mnli",
+            "mnli",
+            (_glue("mnli", "validation_matched", _GLUE_PH, _NLI3), _glue("mnli", "validation_mismatched", _GLUE_PH, _NLI3)),
+        ),
+        EvalTask("mnli_m", "mnli", (_glue("mnli", "validation_matched", _GLUE_PH, _NLI3),)),
+        EvalTask("mnli_mm", "mnli", (_glue("mnli", "validation_mismatched", _GLUE_PH, _NLI3),)),
+        EvalTask(
+            "qnli",
+            "qnli",
+            (_glue("qnli", "validation", {"question": "string", "sentence": "string", "label": "int64", "idx": "int32"}, _ENT2),),
+        ),
+        EvalTask("rte", "rte", (_glue("rte", "validation", _GLUE_S12, _ENT2),)),
+        EvalTask("wnli", "wnli", (_glue("wnli", "validation", _GLUE_S12, ("not_entailment", "entailment")),)),
+    )
+}
+
+# PromptBench's instruction tasks for the GLUE columns (mnli_m and mnli_mm share mnli's instructions)
+INSTRUCTION_TASKS: tuple[str, ...] = ("sst2", "cola", "qqp", "mrpc", "mnli", "qnli", "rte", "wnli")
+
+
+def hub_splits() -> list[HubSplit]:
+    """Every distinct hub split the project reads (training and evaluation), in a fixed order."""
+    seen: dict[tuple[str, str | None, str], HubSplit] = {}
+    for dataset in FLAN_DATASETS.values():
+        seen.setdefault((dataset.train.hub_id, dataset.train.config, dataset.train.split), dataset.train)
+    for task in EVAL_TASKS.values():
+        for split in task.splits:
+            seen.setdefault((split.hub_id, split.config, split.split), split)
+    return list(seen.values())

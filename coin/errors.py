@@ -1,0 +1,13 @@
+"""User-facing errors: the pipeline prints their message on one line and exits non-zero."""
+
+
+class CoinError(Exception):
+    """A problem with the user's input (params, data, files), stated in one line."""
+
+
+class ParamsError(CoinError):
+    """A missing, unknown or invalid key in params.yaml."""
+
+
+class DataError(CoinError):
+    """A data file or source that does not match its contract."""

@@ -1,0 +1,414 @@
+"""Typed parameters: one frozen dataclass per params.yaml section.
+
+`load_params` reads params.yaml, refuses unknown or missing keys and bad values with a one-line
+`ParamsError` naming the key and what is allowed, and returns a `Params`. Nothing is written before
+this succeeds, so a bad `dvc exp run -S key=value` stops a stage before it touches an output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from coin.data.registry import EVAL_TASKS, FLAN_DATASETS
+from coin.errors import ParamsError
+
+SOURCES = ("embedded", "hub", "local")
+DTYPES = ("float32", "bfloat16", "float16")
+NEGATIVES = ("pair", "batch")
+PERTURB_MODES = ("adversarial", "random", "file")
+PERTURB_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")
+SELECTIONS = ("first", "random", "top")
+LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
+SCORINGS = ("generate", "rank")
+PARSERS = ("prefix", "last_word")
+MODELS = ("base", "cit", "coin")
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ParamsError(f"{key} = {value!r} is not allowed: use one of {', '.join(allowed)}")
+
+
+def _subset(key: str, values: list[str], allowed: tuple[str, ...]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise ParamsError(f"{key} has {value!r}, which is not allowed: use any of {', '.join(allowed)}")
+    if len(set(values)) != len(values):
+        raise ParamsError(f"{key} = {values} lists a name twice")
+    if not values:
+        raise ParamsError(f"{key} is empty: list at least one of {', '.join(allowed)}")
+
+
+def _at_least(key: str, value: float, low: float) -> None:
+    if value < low:
+        raise ParamsError(f"{key} = {value} is not allowed: must be >= {low}")
+
+
+def _positive(key: str, value: float) -> None:
+    if not value > 0:
+        raise ParamsError(f"{key} = {value} is not allowed: must be > 0")
+
+
+def _fraction(key: str, value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ParamsError(f"{key} = {value} is not allowed: must be within [0, 1]")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """Where the FLAN training datasets and the GLUE evaluation sets come from."""
+
+    source: str  # embedded (the project's own mirror) | hub (datasets.load_dataset) | local (data.local_dir)
+    local_dir: Optional[str]  # local: one folder per hub id (owner/name), as `hf download` leaves it
+    flan_templates: str  # embedded | pinned (FLAN templates.py at its pinned commit) | path to a templates.py
+    cache_dir: str  # where pinned downloads are kept (checked by sha256 on every read)
+    datasets: list[str]  # FLAN training datasets, any of the 25 in coin.data.registry
+    max_train_examples: int  # cap on rows read per dataset train split (FLAN capped tasks at 30k)
+    mirror_train_rows: int  # embedded mirror: rows written per train split
+    mirror_eval_rows: int  # embedded mirror: rows written per evaluation split
+
+    def validate(self) -> None:
+        _choice("data.source", self.source, SOURCES)
+        if self.source == "local" and not self.local_dir:
+            raise ParamsError("data.local_dir is empty: data.source = 'local' needs a folder of hub-repo copies")
+        _subset("data.datasets", self.datasets, tuple(FLAN_DATASETS))
+        _at_least("data.max_train_examples", self.max_train_examples, 1)
+        _at_least("data.mirror_train_rows", self.mirror_train_rows, 4)
+        _at_least("data.mirror_eval_rows", self.mirror_eval_rows, 4)
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    """Round-robin selection of training entries (paper section 4.1)."""
+
+    n_entries: int  # entries to select: anchors + hard negatives (52,002 in the paper)
+    cutoff_len: int  # drop examples whose formatted prompt + response exceed this many tokens
+
+    def validate(self) -> None:
+        _at_least("sample.n_entries", self.n_entries, 2)
+        if self.n_entries % 2:
+            raise ParamsError(f"sample.n_entries = {self.n_entries} is not allowed: must be even (anchor + negative pairs)")
+        _at_least("sample.cutoff_len", self.cutoff_len, 8)
+
+
+@dataclass(frozen=True)
+class TinyModelParams:
+    """The embedded LLaMA-architecture model built from config (model.base = embedded-tiny)."""
+
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    max_position: int
+
+    def validate(self) -> None:
+        for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position"):
+            _at_least(f"model.tiny.{name}", getattr(self, name), 1)
+        if self.hidden_size % self.num_heads:
+            raise ParamsError(
+                f"model.tiny.hidden_size = {self.hidden_size} is not allowed: must be a multiple of num_heads ({self.num_heads})"
+            )
+
+
+@dataclass(frozen=True)
+class LoraParams:
+    """peft LoRA adapter (the paper's Alpaca-LoRA setup: r 16, alpha 16, dropout 0.05 on q, k, v, o)."""
+
+    enabled: bool
+    r: int
+    alpha: int
+    dropout: float
+    target_modules: list[str]
+    init_adapter: Optional[str]  # continue from an existing adapter (hub id or path), as the paper did
+
+    def validate(self) -> None:
+        _at_least("model.lora.r", self.r, 1)
+        _at_least("model.lora.alpha", self.alpha, 1)
+        _fraction("model.lora.dropout", self.dropout)
+        if self.enabled and not self.target_modules:
+            raise ParamsError("model.lora.target_modules is empty: name the modules to adapt, e.g. q_proj")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The base causal LM and how prompts are formatted for it (training and evaluation alike)."""
+
+    base: str  # embedded-tiny | hub id | local path of a causal LM
+    dtype: str
+    prompt_template: str  # with {instruction} and {input}
+    prompt_template_no_input: str  # with {instruction}
+    gradient_checkpointing: bool
+    load_in_8bit: bool
+    tiny: TinyModelParams
+    lora: LoraParams
+
+    def validate(self) -> None:
+        _choice("model.dtype", self.dtype, DTYPES)
+        for key, needed in (("prompt_template", ("{instruction}", "{input}")), ("prompt_template_no_input", ("{instruction}",))):
+            for placeholder in needed:
+                if placeholder not in getattr(self, key):
+                    raise ParamsError(f"model.{key} lacks {placeholder}: the template must contain it")
+        self.tiny.validate()
+        self.lora.validate()
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Optimisation (the paper: lr 1e-4, batch 64, micro-batch 2, 1 epoch, 10% warmup)."""
+
+    learning_rate: float
+    batch_size: int  # entries per optimizer step
+    micro_batch_size: int  # entries per forward pass; even, so an anchor and its negative stay together
+    epochs: float
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    logging_steps: int
+    save_steps: int  # checkpoint every N optimizer steps; `dvc repro` after a kill resumes from the last
+
+    def validate(self) -> None:
+        _positive("train.learning_rate", self.learning_rate)
+        _at_least("train.micro_batch_size", self.micro_batch_size, 2)
+        if self.micro_batch_size % 2:
+            raise ParamsError(f"train.micro_batch_size = {self.micro_batch_size} is not allowed: must be even (pairs stay together)")
+        if self.batch_size % self.micro_batch_size:
+            raise ParamsError(
+                f"train.batch_size = {self.batch_size} is not allowed: must be a multiple of micro_batch_size ({self.micro_batch_size})"
+            )
+        _positive("train.epochs", self.epochs)
+        _fraction("train.warmup_ratio", self.warmup_ratio)
+        _at_least("train.weight_decay", self.weight_decay, 0)
+        _positive("train.max_grad_norm", self.max_grad_norm)
+        _at_least("train.logging_steps", self.logging_steps, 1)
+        _at_least("train.save_steps", self.save_steps, 1)
+
+
+@dataclass(frozen=True)
+class LossParams:
+    """COIN objective: L = L_gen + min(lambda, L_gen / L_ctr) * L_ctr (section 3.3)."""
+
+    lam: float  # yaml key `lambda`: upper bound of the contrastive weight
+    temperature: float  # tau of the InfoNCE similarity
+    negatives: str  # pair: an anchor against its hard negative (paper) | batch: every in-batch row
+    contrastive: bool  # false gives exactly L_gen (the CIT baseline)
+
+    def validate(self) -> None:
+        _at_least("loss.lambda", self.lam, 0)
+        _positive("loss.temperature", self.temperature)
+        _choice("loss.negatives", self.negatives, NEGATIVES)
+
+
+@dataclass(frozen=True)
+class PerturbParams:
+    """PromptBench-style instruction perturbations (COIN section 4.3)."""
+
+    mode: str
+    instructions: str  # embedded | pinned (PromptBench at its pinned commit) | folder with the prompt modules
+    file: Optional[str]  # mode = file: a prompt set (JSON or Parquet in the prompts schema)
+    n_instructions: int  # clean instructions per task: half task-oriented, half role-oriented
+    selection: str
+    groups: list[str]
+    languages: list[str]  # semantic group: one instruction per language
+    n_attack_samples: int  # eval examples the goal function scores a candidate on
+    query_budget: int  # model queries per attacked instruction
+    edit_rate: float  # mode = random: share of eligible words edited
+    embedding: str  # textfooler neighbours: embedded | textattack | path to a word2vec/GloVe text file
+    sentence_encoder: str  # off | use | path to a local sentence encoder
+    levenshtein_limit: int  # DeepWordBug: max edit distance (PromptBench: 30)
+    textfooler_candidates: int  # TextFooler: neighbours per word (PromptBench: 50)
+    textfooler_min_cos: float  # TextFooler: min word-embedding cosine (PromptBench: 0.6)
+
+    def validate(self) -> None:
+        _choice("perturb.mode", self.mode, PERTURB_MODES)
+        if self.mode == "file" and not self.file:
+            raise ParamsError("perturb.file is empty: perturb.mode = 'file' needs a prompt-set file")
+        _at_least("perturb.n_instructions", self.n_instructions, 1)
+        _choice("perturb.selection", self.selection, SELECTIONS)
+        _subset("perturb.groups", self.groups, PERTURB_GROUPS)
+        _subset("perturb.languages", self.languages, LANGUAGES)
+        _at_least("perturb.n_attack_samples", self.n_attack_samples, 1)
+        _at_least("perturb.query_budget", self.query_budget, 1)
+        _fraction("perturb.edit_rate", self.edit_rate)
+        _at_least("perturb.levenshtein_limit", self.levenshtein_limit, 1)
+        _at_least("perturb.textfooler_candidates", self.textfooler_candidates, 1)
+        _fraction("perturb.textfooler_min_cos", self.textfooler_min_cos)
+
+
+@dataclass(frozen=True)
+class EvalParams:
+    """Evaluation on the GLUE validation sets (PromptBench's formats and label words)."""
+
+    tasks: list[str]
+    n_samples: int  # rows per task (all where fewer), the same rows for every instruction and model
+    scoring: str  # generate (greedy, the paper) | rank (label-word log-likelihood)
+    parse: str  # prefix (the COIN code) | last_word (PromptBench)
+    max_new_tokens: int
+    batch_size: int
+    states_task: str  # task whose last-token states are kept for the report's Figure 4
+
+    def validate(self) -> None:
+        _subset("eval.tasks", self.tasks, tuple(EVAL_TASKS))
+        _at_least("eval.n_samples", self.n_samples, 1)
+        _choice("eval.scoring", self.scoring, SCORINGS)
+        _choice("eval.parse", self.parse, PARSERS)
+        _at_least("eval.max_new_tokens", self.max_new_tokens, 1)
+        _at_least("eval.batch_size", self.batch_size, 1)
+        _choice("eval.states_task", self.states_task, tuple(self.tasks))
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """Tables and figures of the paper, plus the significance it lacks."""
+
+    bootstrap_samples: int
+    confidence: float
+
+    def validate(self) -> None:
+        _at_least("report.bootstrap_samples", self.bootstrap_samples, 100)
+        if not 0 < self.confidence < 1:
+            raise ParamsError(f"report.confidence = {self.confidence} is not allowed: must be within (0, 1)")
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    data: DataParams
+    sample: SampleParams
+    model: ModelParams
+    train: TrainParams
+    loss: LossParams
+    perturb: PerturbParams
+    eval: EvalParams
+    report: ReportParams
+
+    def validate(self) -> None:
+        _at_least("seed", self.seed, 0)
+        for f in dataclasses.fields(self):
+            section = getattr(self, f.name)
+            if dataclasses.is_dataclass(section):
+                section.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved params, with yaml key names, to store next to every artifact."""
+        return _to_yaml_dict(self)
+
+
+# yaml keys that are Python keywords, by dataclass field name
+_YAML_KEYS = {"lam": "lambda"}
+
+
+def _yaml_key(field_name: str) -> str:
+    return _YAML_KEYS.get(field_name, field_name)
+
+
+def _to_yaml_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {_yaml_key(f.name): _to_yaml_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return [_to_yaml_dict(v) for v in obj]
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check `value` against the annotation `tp`; ints are accepted where floats are expected."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(key, value, args[0])
+    if dataclasses.is_dataclass(tp):
+        return _build(key, value, tp)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ParamsError(f"{key} = {value!r} is not allowed: must be a list of {_type_name(item)}")
+        return [_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str):
+        try:  # yaml reads 1e-4 (no dot) as a string
+            return float(value)
+        except ValueError:
+            pass
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    raise ParamsError(f"{key} = {value!r} is not allowed: must be {_type_name(tp)}")
+
+
+def _build(prefix: str, raw: Any, cls: type) -> Any:
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{prefix} = {raw!r} is not allowed: must be a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {_yaml_key(f.name): f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            raise ParamsError(f"{prefix}.{key} is not a known key: {prefix} takes {', '.join(fields)}".lstrip("."))
+    kwargs = {}
+    for key, name in fields.items():
+        full = f"{prefix}.{key}".lstrip(".")
+        if key not in raw:
+            raise ParamsError(f"{full} is missing from params")
+        kwargs[name] = _coerce(full, raw[key], hints[name])
+    return cls(**kwargs)
+
+
+def params_from_dict(raw: dict[str, Any]) -> Params:
+    """Build and validate `Params` from a parsed params.yaml."""
+    params = _build("", raw, Params)
+    params.validate()
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path} does not exist: run from the project root or pass --params")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return params_from_dict(raw or {})
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` into a copy of `base` (profiles such as configs/paper.yaml)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+__all__ = [
+    "DataParams",
+    "EvalParams",
+    "LoraParams",
+    "LossParams",
+    "ModelParams",
+    "Params",
+    "PerturbParams",
+    "ReportParams",
+    "SampleParams",
+    "TinyModelParams",
+    "TrainParams",
+    "load_params",
+    "merge",
+    "params_from_dict",
+]

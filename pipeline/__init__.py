@@ -1,0 +1,1 @@
+"""Command-line stages of the COIN pipeline: `python -m pipeline <stage> [options]`."""

@@ -1,0 +1,20 @@
+"""Registers every stage module on the app (each module adds its own command)."""
+
+from pipeline import (  # noqa: F401  (imported for their @app.command side effect)
+    augment,
+    base_model,
+    evaluate,
+    extract,
+    mirror,
+    perturb,
+    prepare_eval,
+    profile,
+    report,
+    sample,
+    train,
+)
+from pipeline.app import app
+
+
+def main() -> None:
+    app()
