@@ -31,3 +31,8 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
+
+
+@app.callback()
+def main() -> None:
+    """COIN pipeline stages. Each command reads and writes the paths dvc.yaml gives it."""

@@ -1,0 +1,30 @@
+# Two entry points for a fresh clone: `make run` (set-up, then dvc repro) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_DISABLE_TELEMETRY := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	PATH="$(BIN):$$PATH" dvc repro
+	@echo "Report: reports/paper/report.md (tables, figures); metrics: reports/metrics/*.json"
+
+test: setup
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PATH="$(BIN):$$PATH" $(BIN)/python -m pytest
+
+bench: setup
+	PATH="$(BIN):$$PATH" $(BIN)/python benchmarks/stage_times.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,46 @@
+"""The paper's configuration is one command away, and every value of it is the paper's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import pipeline.profile  # noqa: F401  (registers the command)
+from coin.params import load_params
+from pipeline.app import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_paper_profile_sets_every_paper_value(tmp_path):
+    params = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", params)
+    result = CliRunner().invoke(app, ["profile", str(ROOT / "configs" / "paper.yaml"), "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    p = load_params(params)
+    assert (p.train.learning_rate, p.train.batch_size, p.train.micro_batch_size) == (1e-4, 64, 2)
+    assert (p.train.epochs, p.train.warmup_ratio) == (1.0, 0.1)
+    assert p.train.batch_size // p.train.micro_batch_size == 32  # gradient accumulation steps
+    assert p.sample.cutoff_len == 256 and p.sample.n_entries == 52002
+    assert p.model.lora.enabled and (p.model.lora.r, p.model.lora.alpha, p.model.lora.dropout) == (16, 16, 0.05)
+    assert p.model.lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert (p.loss.temperature, p.loss.lam, p.loss.negatives) == (0.05, 1000.0, "pair")
+    assert p.eval.n_samples == 300 and p.perturb.n_instructions == 6
+    assert p.eval.max_new_tokens == 7 and p.eval.scoring == "generate"
+    assert p.data.source == "hub" and p.data.flan_templates == "pinned"
+    # keys the profile does not name keep their embedded values
+    assert p.eval.tasks == load_params(ROOT / "params.yaml").eval.tasks
+
+
+def test_bad_profile_leaves_params_untouched(tmp_path):
+    params = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", params)
+    before = params.read_bytes()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("loss:\n  temperature: -1\n")
+    result = CliRunner().invoke(app, ["profile", str(bad), "--params", str(params)])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: loss.temperature = -1.0 is not allowed: must be > 0"
+    assert params.read_bytes() == before
