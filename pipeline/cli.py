@@ -11,6 +11,7 @@ from pipeline import (  # noqa: F401  (imported for their @app.command side effe
     profile,
     report,
     sample,
+    sweep,
     train,
 )
 from pipeline.app import app

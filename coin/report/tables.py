@@ -1,0 +1,283 @@
+"""The paper's result tables from the evaluate stage's metrics: Table 3 (per dataset) and Table 1 (per category).
+
+Input is `{model: metrics}` where each metrics document is what `reports/metrics/<model>.json` holds:
+`{"<task>": {"<group>": {"acc_mean": %, "acc_std": %, ...}}, "average": {...}, "model": name}`.
+`acc_std` is the population standard deviation of accuracy over a task's instructions. Every table is
+built from the per-task numbers, so averages here do not depend on how the evaluate stage averaged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from coin.errors import DataError
+
+MODELS: tuple[str, ...] = ("base", "cit", "coin")
+GROUPS: tuple[str, ...] = ("clean", "deepwordbug", "textfooler", "checklist", "semantic")
+# Extra per-cell numbers the evaluate stage may report; averaged over tasks in the extras table
+EXTRA_METRICS: tuple[str, ...] = ("invalid_rate", "consistency", "clean_cosine")
+
+MODEL_LABELS = {"base": "Base", "cit": "CIT", "coin": "COIN"}
+TASK_LABELS = {
+    "sst2": "SST-2",
+    "cola": "CoLA",
+    "qqp": "QQP",
+    "mrpc": "MRPC",
+    "mnli": "MNLI",
+    "mnli_m": "MNLI-m",
+    "mnli_mm": "MNLI-mm",
+    "qnli": "QNLI",
+    "rte": "RTE",
+    "wnli": "WNLI",
+}
+GROUP_LABELS = {
+    "clean": "Clean",
+    "deepwordbug": "DeepWordBug (character)",
+    "textfooler": "TextFooler (word)",
+    "checklist": "CheckList (sentence)",
+    "semantic": "Semantic",
+    "perturbed": "All perturbed",
+}
+# Task categories of Table 1. As in the official CoIN post-processing (promptbench/postprocessing.py),
+# NLI lists MNLI and both its matched and mismatched columns, so each enters the NLI mean as one dataset.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "sentiment": ("sst2",),
+    "grammar": ("cola",),
+    "paraphrase": ("qqp", "mrpc"),
+    "nli": ("mnli", "mnli_m", "mnli_mm", "qnli", "rte", "wnli"),
+}
+CATEGORY_LABELS = {
+    "sentiment": "Sentiment",
+    "grammar": "Grammar",
+    "paraphrase": "Paraphrase",
+    "nli": "NLI",
+    "average": "Average",
+}
+AVERAGE = "average"
+
+
+def format_mean_std(mean: float, std: float) -> str:
+    """`71.25 ± 3.10`: both in percent with two decimals."""
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def format_delta(delta: float) -> str:
+    """`+2.50` / `-1.25`: a signed difference in points; values that round to zero print as `+0.00`."""
+    rounded = round(float(delta), 2)
+    if rounded == 0:
+        return "+0.00"
+    return f"{rounded:+.2f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+    """A GitHub pipe table; columns from index `numeric_from` on are right-aligned."""
+    align = ["---" if i < numeric_from else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def metrics_frame(
+    metrics: Mapping[str, Mapping[str, Any]],
+    tasks: Sequence[str],
+    groups: Sequence[str],
+) -> pd.DataFrame:
+    """Long frame of every (model, task, group) cell: model, task, group, acc_mean, acc_std, extras.
+
+    `metrics` maps a model name to its metrics document. Every task in `tasks` must have every group in
+    `groups` with `acc_mean` and `acc_std`; extras (EXTRA_METRICS) are kept where present, else NaN.
+    Rows come in the order models x tasks x groups as given.
+    """
+    rows = []
+    for model, doc in metrics.items():
+        for task in tasks:
+            for group in groups:
+                task_doc = doc.get(task)
+                cell = task_doc.get(group) if isinstance(task_doc, dict) else None
+                if not isinstance(cell, dict):
+                    raise DataError(
+                        f"metrics of {model} have no {task}/{group} cell: the report needs every task of "
+                        f"eval.tasks under every group ({', '.join(groups)})"
+                    )
+                for key in ("acc_mean", "acc_std"):
+                    if not isinstance(cell.get(key), (int, float)):
+                        raise DataError(f"metrics of {model}, {task}/{group}: {key} = {cell.get(key)!r} is not a number")
+                row = {"model": model, "task": task, "group": group, "acc_mean": float(cell["acc_mean"]),
+                       "acc_std": float(cell["acc_std"])}
+                for key in EXTRA_METRICS:
+                    value = cell.get(key)
+                    row[key] = float(value) if isinstance(value, (int, float)) else np.nan
+                rows.append(row)
+    return pd.DataFrame(rows, columns=["model", "task", "group", "acc_mean", "acc_std", *EXTRA_METRICS])
+
+
+def _wide(cells: pd.DataFrame, keys: list[str], models: Sequence[str]) -> pd.DataFrame:
+    """One row per `keys`, columns <model>_mean, <model>_std for each model, then coin_minus_cit."""
+    out = cells[keys].drop_duplicates().reset_index(drop=True)
+    for model in models:
+        part = cells[cells["model"] == model][[*keys, "acc_mean", "acc_std"]]
+        part = part.rename(columns={"acc_mean": f"{model}_mean", "acc_std": f"{model}_std"})
+        out = out.merge(part, on=keys, how="left", validate="one_to_one")
+    if "cit" in models and "coin" in models:
+        out["coin_minus_cit"] = out["coin_mean"] - out["cit_mean"]
+    return out
+
+
+def table3(frame: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], models: Sequence[str] = MODELS) -> pd.DataFrame:
+    """Table 3: one row per (task, group), then one `average` row per group (unweighted over tasks).
+
+    Columns: task, group, <model>_mean, <model>_std for each model, coin_minus_cit. The average row's
+    mean is mean_t(acc_mean[t]) and its std is mean_t(acc_std[t]) over the tasks t of `tasks`.
+    """
+    cells = frame[frame["task"].isin(tasks) & frame["group"].isin(groups)]
+    averages = cells.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
+    averages.insert(1, "task", AVERAGE)
+    both = pd.concat([cells[["model", "task", "group", "acc_mean", "acc_std"]], averages], ignore_index=True)
+    table = _wide(both, ["task", "group"], models)
+    order = {t: i for i, t in enumerate([*tasks, AVERAGE])}
+    gorder = {g: i for i, g in enumerate(groups)}
+    table = table.sort_values(by=["task", "group"], key=lambda s: s.map(order if s.name == "task" else gorder))
+    return table.reset_index(drop=True)
+
+
+def table1(
+    frame: pd.DataFrame,
+    groups: Sequence[str],
+    categories: Mapping[str, Sequence[str]] = CATEGORIES,
+    models: Sequence[str] = MODELS,
+) -> pd.DataFrame:
+    """Table 1: one row per (category, group), then an `average` category over the categories.
+
+    A category's mean is mean_{t in category}(acc_mean[t]) and its std mean_{t in category}(acc_std[t]);
+    the `average` rows take the unweighted mean of the category rows. Columns as in `table3` with
+    `category` in place of `task`. Categories whose tasks were not evaluated are left out.
+    """
+    parts = []
+    for category, members in categories.items():
+        cells = frame[frame["task"].isin(members) & frame["group"].isin(groups)]
+        if cells.empty:
+            continue
+        missing = sorted(set(members) - set(cells["task"]))
+        if missing:
+            raise DataError(f"category {category} lacks task {missing[0]}: evaluate all of {', '.join(members)}")
+        mean = cells.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
+        mean.insert(0, "category", category)
+        parts.append(mean)
+    if not parts:
+        raise DataError("no task of Table 1's categories was evaluated: eval.tasks needs at least one of them")
+    per_category = pd.concat(parts, ignore_index=True)
+    overall = per_category.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
+    overall.insert(0, "category", AVERAGE)
+    table = _wide(pd.concat([per_category, overall], ignore_index=True), ["category", "group"], models)
+    order = {c: i for i, c in enumerate([*categories, AVERAGE])}
+    gorder = {g: i for i, g in enumerate(groups)}
+    table = table.sort_values(by=["category", "group"], key=lambda s: s.map(order if s.name == "category" else gorder))
+    return table.reset_index(drop=True)
+
+
+def _rows_markdown(table: pd.DataFrame, key: str, labels: Mapping[str, str], models: Sequence[str]) -> str:
+    header = [key.capitalize(), "Group", *(MODEL_LABELS.get(m, m) for m in models)]
+    with_delta = "coin_minus_cit" in table.columns
+    if with_delta:
+        header.append("Δ (COIN − CIT)")
+    rows = []
+    for record in table.to_dict("records"):
+        row = [labels.get(record[key], record[key]), GROUP_LABELS.get(record["group"], record["group"])]
+        row += [format_mean_std(record[f"{m}_mean"], record[f"{m}_std"]) for m in models]
+        if with_delta:
+            row.append(format_delta(record["coin_minus_cit"]))
+        rows.append(row)
+    return markdown_table(header, rows, numeric_from=2)
+
+
+def table3_markdown(table: pd.DataFrame, models: Sequence[str] = MODELS) -> str:
+    """Table 3 as markdown: `mean ± std` accuracy (%) per dataset, group and model, plus COIN − CIT."""
+    return _rows_markdown(table, "task", {**TASK_LABELS, AVERAGE: "Average"}, models).replace("| Task |", "| Dataset |", 1)
+
+
+def table1_markdown(table: pd.DataFrame, models: Sequence[str] = MODELS) -> str:
+    """Table 1 as markdown: `mean ± std` accuracy (%) per task category, group and model, plus COIN − CIT."""
+    return _rows_markdown(table, "category", CATEGORY_LABELS, models)
+
+
+def extras_table(frame: pd.DataFrame, groups: Sequence[str], models: Sequence[str] = MODELS) -> pd.DataFrame:
+    """Mean over tasks of each extra metric (EXTRA_METRICS) per model and group, over the cells that report it.
+
+    Columns: model, group, then the extra metrics at least one cell reported; empty when none is reported.
+    """
+    present = [k for k in EXTRA_METRICS if k in frame.columns and frame[k].notna().any()]
+    if not present:
+        return pd.DataFrame(columns=["model", "group"])
+    cells = frame[frame["model"].isin(models) & frame["group"].isin(groups)]
+    table = cells.groupby(["model", "group"], sort=False)[present].mean().reset_index()
+    morder = {m: i for i, m in enumerate(models)}
+    gorder = {g: i for i, g in enumerate(groups)}
+    table = table.sort_values(by=["model", "group"], key=lambda s: s.map(morder if s.name == "model" else gorder))
+    return table.reset_index(drop=True)
+
+
+def extras_markdown(table: pd.DataFrame) -> str:
+    """The extras table as markdown with three decimals."""
+    metrics = [c for c in table.columns if c not in ("model", "group")]
+    rows = [
+        [MODEL_LABELS.get(r["model"], r["model"]), GROUP_LABELS.get(r["group"], r["group"]), *(f"{r[m]:.3f}" for m in metrics)]
+        for r in table.to_dict("records")
+    ]
+    return markdown_table(["Model", "Group", *metrics], rows, numeric_from=2)
+
+
+def harmless_counts(prompts: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    """Per perturbed group: instructions, and those whose search found no harmful edit.
+
+    A prompts row counts as harmless when its `details` JSON has `"harmful": false`. Columns: group,
+    n_instructions, n_no_harmful_edit; one row per group of `groups` other than clean, in that order.
+    """
+    harmless = prompts["details"].map(lambda text: json.loads(text).get("harmful") is False)
+    rows = []
+    for group in groups:
+        if group == "clean":
+            continue
+        in_group = prompts["group"] == group
+        rows.append(
+            {"group": group, "n_instructions": int(in_group.sum()), "n_no_harmful_edit": int((in_group & harmless).sum())}
+        )
+    return pd.DataFrame(rows, columns=["group", "n_instructions", "n_no_harmful_edit"])
+
+
+def harmless_markdown(table: pd.DataFrame) -> str:
+    """The harmless-count table as markdown."""
+    rows = [
+        [GROUP_LABELS.get(r["group"], r["group"]), str(r["n_instructions"]), str(r["n_no_harmful_edit"])]
+        for r in table.to_dict("records")
+    ]
+    return markdown_table(["Group", "Perturbed instructions", "No harmful edit found"], rows)
+
+
+def to_csv(table: pd.DataFrame) -> str:
+    """CSV text with floats at four decimals (stable bytes for the same numbers)."""
+    return table.to_csv(index=False, float_format="%.4f", lineterminator="\n")
+
+
+__all__ = [
+    "AVERAGE",
+    "CATEGORIES",
+    "GROUPS",
+    "MODELS",
+    "extras_markdown",
+    "extras_table",
+    "format_delta",
+    "format_mean_std",
+    "harmless_counts",
+    "harmless_markdown",
+    "markdown_table",
+    "metrics_frame",
+    "table1",
+    "table1_markdown",
+    "table3",
+    "table3_markdown",
+    "to_csv",
+]

@@ -1,0 +1,211 @@
+"""`report`: the paper's tables and figures, plus a paired bootstrap of COIN − CIT, into one folder.
+
+Writes into --out (swapped in whole, so a failed run leaves the previous report):
+  report.md                  the summary: Table 1, Table 3, pooled significance, figures, counts
+  table1.md / table1.csv     accuracy per task category x group, with COIN − CIT
+  table3.md / table3.csv     accuracy per dataset x group for base, cit, coin, with COIN − CIT
+  significance.md / .csv     paired bootstrap per group (pooled) and per dataset x group
+  figure3.png, figure4.png   accuracy/std per group; 2-D map of last-token states, cit beside coin
+  extras.csv                 invalid-output rate, consistency, clean cosine per model x group (when reported)
+  harmless.csv               perturbed instructions whose search found no harmful edit, per group
+  plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
+  plots/figure4_<model>.csv  DVC plots data: group, prompt_id, idx, x, y
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from coin.errors import DataError
+from coin.params import load_params
+from pipeline.app import app, stage
+
+REPORT_MODELS = ("base", "cit", "coin")
+MAP_MODELS = ("cit", "coin")  # Figure 4 and the bootstrap compare these two
+
+
+def _require(path: Path, stage_name: str) -> Path:
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: the report needs it (run `dvc repro {stage_name}`)")
+    return path
+
+
+@app.command("report")
+@stage
+def report(
+    metrics_dir: Path = typer.Option(..., help="Folder of <model>.json metrics from the evaluate stage."),
+    predictions_dir: Path = typer.Option(..., help="Folder of <model>.parquet predictions."),
+    states_dir: Path = typer.Option(..., help="Folder of <model>.npz last-token states."),
+    prompts: Path = typer.Option(..., help="The prompt set (data/prompts.parquet)."),
+    out: Path = typer.Option(..., help="Report folder to write (reports/paper)."),
+    params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read."),
+) -> None:
+    """Build Tables 1 and 3, the COIN − CIT significance table, Figures 3 and 4 and report.md."""
+    import numpy as np
+    import pandas as pd
+
+    from coin.io import atomic_dir, read_parquet, write_text
+    from coin.report import bootstrap, figures, tables
+    from coin.schemas import PREDICTIONS, PROMPTS
+
+    cfg = load_params(params)
+    tasks = list(cfg.eval.tasks)
+    groups = ["clean", *cfg.perturb.groups]
+
+    metric_paths = {m: _require(metrics_dir / f"{m}.json", f"evaluate@{m}") for m in REPORT_MODELS}
+    prediction_paths = {m: _require(predictions_dir / f"{m}.parquet", f"evaluate@{m}") for m in MAP_MODELS}
+    state_paths = {m: _require(states_dir / f"{m}.npz", f"evaluate@{m}") for m in MAP_MODELS}
+    _require(prompts, "perturb")
+
+    frames = []
+    for model, path in metric_paths.items():
+        try:
+            doc = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise DataError(f"{path} holds a {type(doc).__name__}: expected an object of task -> group -> metrics")
+        if doc.get("model", model) != model:
+            raise DataError(f"{path} holds metrics of model {doc['model']!r}, expected {model!r}")
+        try:
+            frames.append(tables.metrics_frame({model: doc}, tasks, groups))
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
+    frame = pd.concat(frames, ignore_index=True)
+
+    table3 = tables.table3(frame, tasks, groups, REPORT_MODELS)
+    table1 = tables.table1(frame, groups, tables.CATEGORIES, REPORT_MODELS)
+    extras = tables.extras_table(frame, groups, REPORT_MODELS)
+
+    predictions = {}
+    for model, path in prediction_paths.items():
+        rows = read_parquet(path, PREDICTIONS)
+        predictions[model] = rows[rows["task"].isin(tasks) & rows["group"].isin(groups)]
+    units = bootstrap.paired_units(predictions["cit"], predictions["coin"])
+    significance = bootstrap.bootstrap_table(
+        units, tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed, progress=True
+    )
+
+    summary = figures.group_summary(frame, groups, REPORT_MODELS)
+    point_frames = []
+    for model, path in state_paths.items():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+            point_frames.append(figures.states_points({model: arrays}, cfg.seed))
+        except ValueError as exc:  # object arrays (pickled strings) or a file that is not an npz archive
+            raise DataError(f"{path} cannot be read without pickle: {str(exc).splitlines()[0]}") from None
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
+    points = pd.concat(point_frames, ignore_index=True)
+
+    harmless = tables.harmless_counts(read_parquet(prompts, PROMPTS), groups)
+
+    task_labels = dict(tables.TASK_LABELS)
+    group_labels = dict(tables.GROUP_LABELS)
+    model_labels = dict(tables.MODEL_LABELS)
+    sig_md = bootstrap.significance_markdown(significance, cfg.report.confidence, task_labels, group_labels)
+    pooled = significance[significance["task"] == bootstrap.ALL]
+    pooled_md = bootstrap.significance_markdown(pooled, cfg.report.confidence, task_labels, group_labels)
+
+    with atomic_dir(out) as tmp:
+        write_text(tables.table3_markdown(table3, REPORT_MODELS), tmp / "table3.md")
+        write_text(tables.to_csv(table3), tmp / "table3.csv")
+        write_text(tables.table1_markdown(table1, REPORT_MODELS), tmp / "table1.md")
+        write_text(tables.to_csv(table1), tmp / "table1.csv")
+        write_text(_significance_caption(cfg) + "\n" + sig_md, tmp / "significance.md")
+        write_text(tables.to_csv(significance), tmp / "significance.csv")
+        write_text(tables.to_csv(harmless), tmp / "harmless.csv")
+        if len(extras.columns) > 2:
+            write_text(tables.to_csv(extras), tmp / "extras.csv")
+        figures.plot_figure3(summary, tmp / "figure3.png", model_labels)
+        state_task = task_labels.get(cfg.eval.states_task, cfg.eval.states_task)
+        figures.plot_figure4(points, tmp / "figure4.png", groups, model_labels, state_task)
+        (tmp / "plots").mkdir()
+        for model in REPORT_MODELS:
+            part = summary[summary["model"] == model][["group", "acc_mean", "acc_std"]]
+            write_text(tables.to_csv(part), tmp / "plots" / f"figure3_{model}.csv")
+        for model in MAP_MODELS:
+            part = points[points["model"] == model][["group", "prompt_id", "idx", "x", "y"]]
+            write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
+        text = _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, state_task)
+        write_text(text, tmp / "report.md")
+    typer.echo(f"report: {out / 'report.md'} (tables, figures and significance in {out}/)")
+
+
+def _significance_caption(cfg) -> str:
+    level = f"{cfg.report.confidence * 100:g}%"
+    return (
+        "Paired bootstrap of COIN − CIT accuracy over (instruction, example) units, matched on (task, group, "
+        f"prompt_id, idx): {cfg.report.bootstrap_samples} resamples of units with replacement (numpy, seed "
+        f"{cfg.seed}), {level} percentile interval, two-sided p = min(1, 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0))) with "
+        "add-one smoothing. Accuracies in %; pooled rows weigh every unit equally.\n"
+    )
+
+
+def _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, state_task) -> str:
+    """The stitched summary report.md."""
+    from coin.report import tables
+    from coin.report.sweep import format_lambda
+
+    method = points["method"].iloc[0]
+    lines = [
+        "# COIN: robustness to unseen instructions",
+        "",
+        f"Base model `{cfg.model.base}`; COIN with λ = {format_lambda(cfg.loss.lam)}, τ = {cfg.loss.temperature:g}, "
+        f"negatives `{cfg.loss.negatives}`; {cfg.eval.n_samples} rows per task, {cfg.perturb.n_instructions} "
+        f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}`.",
+        "Accuracy is in %, shown as mean ± population std over a task's instructions.",
+        "",
+        "## Table 1: accuracy per task category",
+        "",
+        "A category's numbers are the unweighted mean over its datasets (NLI: MNLI, MNLI-m, MNLI-mm, QNLI, RTE, "
+        "WNLI); Average is the mean of the categories. CSV: [table1.csv](table1.csv).",
+        "",
+        tables.table1_markdown(table1, REPORT_MODELS),
+        "## Table 3: accuracy per dataset",
+        "",
+        "Average is the unweighted mean over datasets. CSV: [table3.csv](table3.csv).",
+        "",
+        tables.table3_markdown(table3, REPORT_MODELS),
+        "## Significance of COIN − CIT",
+        "",
+        _significance_caption(cfg),
+        pooled_md,
+        "Per dataset and group: [significance.md](significance.md) ([CSV](significance.csv)).",
+        "",
+        "## Figure 3: accuracy and spread per perturbation group",
+        "",
+        "![Figure 3: accuracy and std over instructions per group and model](figure3.png)",
+        "",
+        "Bars: mean over datasets of the accuracy; error bars and panel (b): mean over datasets of the std over "
+        "instructions. Plot data: `plots/figure3_<model>.csv`.",
+        "",
+        "## Figure 4: last-token states under each perturbation group",
+        "",
+        f"![Figure 4: {method} map of {state_task} last-token states, CIT beside COIN](figure4.png)",
+        "",
+        f"{state_task} rows under every instruction, L2-normalised and mapped to 2-D with {method}, one panel per "
+        "model. Plot data: `plots/figure4_<model>.csv`.",
+        "",
+    ]
+    if len(extras.columns) > 2:
+        lines += [
+            "## Output validity and consistency",
+            "",
+            "Means over datasets of the evaluate stage's extra metrics. CSV: [extras.csv](extras.csv).",
+            "",
+            tables.extras_markdown(extras),
+        ]
+    lines += [
+        "## Perturbed instructions without a harmful edit",
+        "",
+        "Perturbed instructions whose search found no harmful edit (`details.harmful` is false in "
+        "data/prompts.parquet); they count in the tables like the others. CSV: [harmless.csv](harmless.csv).",
+        "",
+        tables.harmless_markdown(harmless),
+    ]
+    return "\n".join(lines)
