@@ -24,6 +24,14 @@ _CORPUS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread, and the suite shares two cores with other work."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def tiny_lm():
     """A 2-layer LLaMA (hidden 32) with a byte-level BPE tokenizer trained on a few lines."""

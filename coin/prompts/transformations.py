@@ -1,0 +1,203 @@
+"""The perturbations of PromptBench's four groups, built from TextAttack's transformations and constraints.
+
+deepwordbug (character): CompositeTransformation of neighbouring-character swap, random character
+    substitution, deletion and insertion (one random edit of each kind per word); constraints
+    RepeatModification, StopwordModification, LevenshteinEditDistance(perturb.levenshtein_limit)
+    against the clean text, and label-word protection.
+textfooler (word): WordSwapEmbedding(max_candidates=perturb.textfooler_candidates) with
+    WordEmbeddingDistance(min_cos_sim=perturb.textfooler_min_cos), RepeatModification,
+    StopwordModification, label-word protection and the optional sentence encoder. PromptBench's
+    part-of-speech constraint needs NLTK's tagger (a download), so it is left out; the embedded
+    synonym groups keep one part of speech per group instead.
+checklist (sentence): a random 10-character alphanumeric sequence inserted at the end of the
+    instruction, before its final punctuation; the adversarial search tries 50 of them, as PromptBench.
+semantic: handled by coin.prompts.instructions.semantic_instructions (no transformation).
+
+Stopwords are those of coin.prompts.textattack_env (matched case-sensitively, as TextAttack does);
+label words are matched case-insensitively, as PromptBench's LabelConstraint, and are also never
+introduced by a swap.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import string
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Optional
+
+from coin.evaluation.glue import label_words
+from coin.prompts.textattack_env import STOPWORDS
+
+CHECKLIST_LENGTH = 10
+CHECKLIST_CANDIDATES = 50
+CHECKLIST_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits
+FINAL_PUNCTUATION = ".?!:;,\u2026"
+
+
+@dataclass
+class Recipe:
+    """A word-level perturbation: TextAttack transformation, its constraints, and a JSON description."""
+
+    group: str
+    transformation: Any
+    pre_constraints: list[Any]
+    constraints: list[Any]
+    protected: frozenset[str]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def protected_words(task: str) -> frozenset[str]:
+    """Lowercase words never modified in `task`'s instructions: its label words and their `_` parts."""
+    words = set()
+    for word in label_words(task):
+        words.add(word.lower())
+        words.update(part for part in word.lower().split("_") if part)
+    return frozenset(words)
+
+
+@functools.cache
+def _label_constraint_class(ta: ModuleType) -> type:
+    class LabelWordConstraint(ta.constraints.PreTransformationConstraint):
+        """Words whose lowercase form is a protected label word may not be modified."""
+
+        def __init__(self, words: frozenset[str]) -> None:
+            self.words = frozenset(w.lower() for w in words)
+
+        def _get_modifiable_indices(self, current_text: Any) -> set[int]:
+            return {i for i, word in enumerate(current_text.words) if word.lower() not in self.words}
+
+        def check_compatibility(self, transformation: Any) -> bool:
+            return True
+
+    return LabelWordConstraint
+
+
+def label_constraint(ta: ModuleType, words: frozenset[str]) -> Any:
+    """A TextAttack pre-transformation constraint protecting `words` (case-insensitive)."""
+    return _label_constraint_class(ta)(words)
+
+
+def deepwordbug_recipe(ta: ModuleType, task: str, levenshtein_limit: int) -> Recipe:
+    """PromptBench's DeepWordBug: four character edits, Levenshtein distance <= limit from the clean text."""
+    t = ta.transformations
+    c = ta.constraints
+    protected = protected_words(task)
+    transformation = t.CompositeTransformation(
+        [
+            t.WordSwapNeighboringCharacterSwap(),
+            t.WordSwapRandomCharacterSubstitution(),
+            t.WordSwapRandomCharacterDeletion(),
+            t.WordSwapRandomCharacterInsertion(),
+        ]
+    )
+    pre = [
+        c.pre_transformation.RepeatModification(),
+        c.pre_transformation.StopwordModification(stopwords=set(STOPWORDS)),
+        label_constraint(ta, protected),
+    ]
+    post = [c.overlap.LevenshteinEditDistance(int(levenshtein_limit))]
+    return Recipe("deepwordbug", transformation, pre, post, protected, {"levenshtein_limit": int(levenshtein_limit)})
+
+
+def textfooler_recipe(
+    ta: ModuleType,
+    task: str,
+    embedding: Any,
+    embedding_name: str,
+    max_candidates: int,
+    min_cos: float,
+    sentence_encoder: Optional[Any] = None,
+    encoder_name: str = "off",
+) -> Recipe:
+    """PromptBench's TextFooler: embedding neighbours with cosine >= min_cos (and the sentence encoder, if any)."""
+    t = ta.transformations
+    c = ta.constraints
+    protected = protected_words(task)
+    transformation = t.WordSwapEmbedding(max_candidates=int(max_candidates), embedding=embedding)
+    pre = [
+        c.pre_transformation.RepeatModification(),
+        c.pre_transformation.StopwordModification(stopwords=set(STOPWORDS)),
+        label_constraint(ta, protected),
+    ]
+    post = [c.semantics.WordEmbeddingDistance(embedding=embedding, min_cos_sim=float(min_cos))]
+    if sentence_encoder is not None:
+        post.append(sentence_encoder)
+    settings = {
+        "embedding": embedding_name,
+        "max_candidates": int(max_candidates),
+        "min_cos_sim": float(min_cos),
+        "sentence_encoder": encoder_name,
+    }
+    return Recipe("textfooler", transformation, pre, post, protected, settings)
+
+
+def modifiable_indices(recipe: Recipe, text: Any) -> list[int]:
+    """Word indices of `text` (an AttackedText) that the recipe's pre-transformation constraints allow."""
+    return sorted(recipe.transformation(text, recipe.pre_constraints, return_indices=True))
+
+
+def candidates(recipe: Recipe, current: Any, original: Any, indices: list[int]) -> list[Any]:
+    """Transformations of `current` at `indices` that pass every constraint, in TextAttack's order.
+
+    A constraint with compare_against_original checks against `original`, else against `current`;
+    a swap that introduces a protected label word is dropped.
+    """
+    texts = recipe.transformation(current, recipe.pre_constraints, indices_to_modify=list(indices))
+    for constraint in recipe.constraints:
+        if not texts:
+            break
+        reference = original if constraint.compare_against_original else current
+        texts = constraint.call_many(texts, reference)
+    kept = []
+    for text in texts:
+        new = text.attack_attrs.get("newly_modified_indices", set())
+        if any(text.words[i].lower() in recipe.protected for i in new if i < len(text.words)):
+            continue
+        kept.append(text)
+    return kept
+
+
+def word_edits(clean_words: list[str], words: list[str]) -> list[dict[str, Any]]:
+    """Changed words by position: [{"index", "from", "to"}]; one whole-text entry if the lengths differ."""
+    if len(clean_words) != len(words):
+        return [{"index": -1, "from": " ".join(clean_words), "to": " ".join(words)}]
+    return [{"index": i, "from": a, "to": b} for i, (a, b) in enumerate(zip(clean_words, words)) if a != b]
+
+
+def random_sequences(rng: random.Random, n: int, length: int = CHECKLIST_LENGTH) -> list[str]:
+    """`n` random alphanumeric sequences of `length` characters drawn from `rng`."""
+    return ["".join(rng.choices(CHECKLIST_ALPHABET, k=length)) for _ in range(n)]
+
+
+def insert_before_final_punctuation(text: str, sequence: str) -> str:
+    """`text` with " <sequence>" after its last word, before trailing sentence punctuation.
+
+    "Classify the sentence." -> "Classify the sentence <sequence>."; quotes around a last word stay
+    with the word: "Reply 'yes' or 'no':" -> "Reply 'yes' or 'no' <sequence>:".
+    """
+    body = text.rstrip()
+    end = len(body)
+    while end > 0 and (body[end - 1] in FINAL_PUNCTUATION or body[end - 1].isspace()):
+        end -= 1
+    head, tail = body[:end], body[end:].lstrip()
+    if not head:
+        return f"{sequence}{tail}" if tail else sequence
+    return f"{head} {sequence}{tail}"
+
+
+__all__ = [
+    "CHECKLIST_CANDIDATES",
+    "CHECKLIST_LENGTH",
+    "Recipe",
+    "candidates",
+    "deepwordbug_recipe",
+    "insert_before_final_punctuation",
+    "label_constraint",
+    "modifiable_indices",
+    "protected_words",
+    "random_sequences",
+    "textfooler_recipe",
+    "word_edits",
+]

@@ -1,0 +1,167 @@
+"""Stage perturb: clean PromptBench instructions and their perturbed versions -> data/prompts.parquet.
+
+mode adversarial: the reference model (models/cit) scores candidates on the first
+perturb.n_attack_samples evaluation rows of each task (by idx); mode random: the same
+transformations at perturb.edit_rate, no model; mode file: a user prompt set, checked and copied.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+import typer
+
+from coin.data.registry import EVAL_TASKS, INSTRUCTION_TASKS
+from coin.errors import CoinError, DataError
+from coin.io import read_parquet, write_parquet
+from coin.params import load_params
+from coin.schemas import EVAL_SET, PROMPTS
+from pipeline.app import app, stage
+
+
+def attack_rows(eval_rows: pd.DataFrame, n_samples: int) -> dict[str, tuple[str, pd.DataFrame]]:
+    """For each instruction task with evaluation rows: (eval task used, its first `n_samples` rows by idx).
+
+    An instruction task is served by the first of its eval tasks (registry order) present in the file,
+    e.g. mnli by mnli, else mnli_m, else mnli_mm.
+    """
+    out: dict[str, tuple[str, pd.DataFrame]] = {}
+    present = set(eval_rows["task"])
+    for task in INSTRUCTION_TASKS:
+        for name, spec in EVAL_TASKS.items():
+            if spec.instruction_task == task and name in present:
+                rows = eval_rows[eval_rows["task"] == name].sort_values("idx", kind="stable").head(n_samples)
+                out[task] = (name, rows.reset_index(drop=True))
+                break
+    if not out:
+        raise DataError(f"the evaluation rows name no known task: expected any of {', '.join(EVAL_TASKS)}")
+    return out
+
+
+def read_prompt_file(path: str) -> pd.DataFrame:
+    """A user prompt set: Parquet, or JSON (a list of records), in the PROMPTS schema."""
+    file = Path(path)
+    if not file.is_file():
+        raise CoinError(f"perturb.file = {path!r} does not exist: give a JSON or Parquet prompt set")
+    if file.suffix == ".parquet":
+        frame = pd.read_parquet(file)
+    elif file.suffix == ".json":
+        try:
+            records = json.loads(file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON (line {exc.lineno}): expected a list of prompt records") from None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise DataError(f"{path}: expected a JSON list of records with {', '.join(PROMPTS.columns)}")
+        frame = pd.DataFrame.from_records(records)
+        if "details" in frame.columns:
+            frame["details"] = [d if isinstance(d, str) else json.dumps(d, sort_keys=True, ensure_ascii=False) for d in frame["details"]]
+    else:
+        raise CoinError(f"perturb.file = {path!r} is not allowed: use a .json or .parquet file")
+    return frame
+
+
+@app.command("perturb")
+@stage
+def perturb(
+    model: str = typer.Option(..., "--model", help="reference model folder (models/cit)"),
+    eval_path: str = typer.Option(..., "--eval", help="evaluation rows (data/eval.parquet)"),
+    out: str = typer.Option(..., "--out", help="prompt set to write (data/prompts.parquet)"),
+    params_path: str = typer.Option("params.yaml", "--params", help="params file"),
+) -> None:
+    """Write the clean and perturbed instructions (PromptBench groups) as a Parquet prompt set."""
+    from coin.prompts.instructions import check_prompt_set
+
+    params = load_params(params_path)
+    p = params.perturb
+    if p.mode == "file":
+        frame = check_prompt_set(read_prompt_file(p.file), p.file)
+        write_parquet(frame, out, PROMPTS)
+        typer.echo(f"perturb: {len(frame)} prompts from {p.file} -> {out}", err=True)
+        return
+    frame = build_prompt_set(params, model, read_parquet(eval_path, EVAL_SET))
+    write_parquet(check_prompt_set(frame, out), out, PROMPTS)
+
+
+def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataFrame, log: Optional[list] = None) -> pd.DataFrame:
+    """The prompt set of every instruction task with evaluation rows (modes adversarial and random)."""
+    from tqdm import tqdm
+
+    from coin.prompts.attack import perturb_task
+    from coin.prompts.instructions import load_instruction_sets, source_label
+
+    p = params.perturb
+    cache_dir = Path(params.data.cache_dir)
+    started = time.perf_counter()
+    tasks = attack_rows(eval_rows, p.n_attack_samples)
+    sets = load_instruction_sets(p.instructions, cache_dir)
+    tools = make_tools(p, cache_dir) if {"deepwordbug", "textfooler"} & set(p.groups) else None
+    scorers = make_scorers(params, model_path, tasks) if p.mode == "adversarial" or p.selection == "top" else {}
+
+    steps = len(tasks) * p.n_instructions * len([g for g in p.groups if g != "semantic"])
+    rows: list[dict] = []
+    with tqdm(total=steps, desc="perturb", unit="instr", file=sys.stderr) as bar:
+
+        def on_step(step: dict) -> None:
+            bar.update(1)
+            if log is not None:
+                log.append(step)
+
+        for task in tasks:
+            rows += perturb_task(task, sets[task], p, params.seed, source_label(p.instructions), tools, scorers.get(task), on_step)
+    if scorers:
+        hits = sum(s.hits for s in scorers.values())
+        requests = sum(s.requests for s in scorers.values())
+        evaluated = sum(s.evaluated for s in scorers.values())
+        typer.echo(
+            f"perturb: {len(rows)} prompts, {evaluated} texts scored, cache hits {hits}/{requests}, "
+            f"{time.perf_counter() - started:.1f}s",
+            err=True,
+        )
+    return pd.DataFrame(rows, columns=list(PROMPTS.columns))
+
+
+def make_tools(p: Any, cache_dir: Path) -> Any:
+    """TextAttack (imported offline) and, for textfooler, the word embedding and sentence encoder."""
+    from coin.prompts.attack import AttackTools
+    from coin.prompts.embeddings import resolve_embedding, resolve_sentence_encoder
+    from coin.prompts.textattack_env import import_textattack
+
+    ta = import_textattack(cache_dir / "textattack")
+    tools = AttackTools(ta)
+    if "textfooler" in p.groups:
+        tools.embedding, tools.embedding_name = resolve_embedding(p.embedding, ta)
+        tools.encoder, tools.encoder_name = resolve_sentence_encoder(p.sentence_encoder, ta)
+    return tools
+
+
+def make_scorers(params: Any, model_path: Optional[str], tasks: dict[str, tuple[str, pd.DataFrame]]) -> dict[str, Any]:
+    """A cached accuracy scorer per instruction task, from the reference model at `model_path`."""
+    from coin.evaluation.scoring import make_accuracy_fn
+    from coin.prompts.attack import CachedScorer
+    from coin.training.model import load_model
+
+    if not model_path or not Path(model_path).is_dir():
+        raise CoinError(f"--model {model_path!r} is not a model folder: run the train-cit stage first (dvc repro)")
+    model, tokenizer = load_model(model_path, dtype=params.model.dtype)
+    return {
+        task: CachedScorer(
+            make_accuracy_fn(
+                model,
+                tokenizer,
+                rows,
+                eval_task,
+                params.model.prompt_template,
+                params.model.prompt_template_no_input,
+                params.eval.batch_size,
+            )
+        )
+        for task, (eval_task, rows) in tasks.items()
+    }
+
+
+__all__ = ["attack_rows", "build_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]
