@@ -1,0 +1,147 @@
+"""Per-step cost of the COIN loss over the CIT loss: same model, same batches, one run.
+
+Each measured step is a forward + backward pass of one micro-batch (2k sequences) through
+`CoinTrainer.training_step`; cit and coin steps alternate (the order flips every step) and each reports
+the median of N steps. The model is the embedded tiny LLaMA sized by params.yaml (model.tiny), or the
+folder given with --base; the batches come from --train (data/train.parquet) or from synthetic entries
+written here. Target: coin / cit <= 1.05.
+
+    .venv/bin/python benchmarks/train_step.py [--steps 12] [--base models/base --train data/train.parquet]
+    .venv/bin/python benchmarks/train_step.py --threads 1 --clock cpu   # on a busy machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_WORDS = (
+    "river stone quiet lamp orange seven market window travel garden answer simple paper moving "
+    "bright kettle winter signal copper island letter morning careful number silver forest button"
+).split()
+
+
+def synthetic_entries(n_pairs: int, seed: int):
+    """Training rows in the TRAIN columns the collator needs: prompts of 40-70 words, short targets."""
+    import pandas as pd
+
+    rng = random.Random(seed)
+
+    def sentence(n: int) -> str:
+        return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
+
+    rows = []
+    for pair in range(n_pairs):
+        for role in ("anchor", "negative"):
+            body = f"{sentence(rng.randint(25, 45))}\n{sentence(rng.randint(8, 15))}"
+            options = "OPTIONS:\n- yes\n- no"
+            rows.append(
+                {
+                    "entry_id": len(rows),
+                    "pair_id": pair,
+                    "role": role,
+                    "prompt": f"Decide whether the second line agrees with the first.\n\n{body}\n\n{options}",
+                    "positive_prompt": f"{body}\n\nIs the second line supported by the first?\n{options}",
+                    "target": rng.choice(["yes", "no"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default=str(ROOT / "params.yaml"))
+    parser.add_argument("--base", default=None, help="model folder (default: a tiny model built from params)")
+    parser.add_argument("--train", default=None, help="data/train.parquet (default: synthetic entries)")
+    parser.add_argument("--steps", type=int, default=12, help="measured steps per variant")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the cores this process may use)")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall",
+        help="wall: elapsed time; cpu: this process's CPU time (with --threads 1, robust to other load on the cores)",
+    )
+    args = parser.parse_args()
+
+    import torch
+
+    from coin.io import read_parquet
+    from coin.params import load_params
+    from coin.schemas import TRAIN
+    from coin.training.collator import CoinCollator, EntryDataset
+    from coin.training.model import build_tiny_model, model_for_training, save_model_folder
+    from coin.training.tokenizer import train_tokenizer
+    from coin.training.trainer import CoinTrainer, Objective, training_arguments
+    from pipeline.train import cpu_threads
+
+    params = load_params(args.params)
+    torch.set_num_threads(args.threads or cpu_threads())
+    frame = read_parquet(args.train, TRAIN) if args.train else synthetic_entries(200, params.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = args.base
+        if base is None:
+            texts = list(frame["prompt"]) + list(frame["positive_prompt"])
+            tokenizer = train_tokenizer(texts, params.model.tiny.vocab_size, params.model.tiny.max_position)
+            base = Path(tmp) / "base"
+            save_model_folder(build_tiny_model(params.model.tiny, tokenizer, params.seed), tokenizer, base, {"base": "embedded-tiny"})
+        model, tokenizer = model_for_training(base, params.model, params.seed)
+        dataset = EntryDataset(frame)
+        collator = CoinCollator(
+            tokenizer, params.model.prompt_template, params.model.prompt_template_no_input, params.sample.cutoff_len
+        )
+        micro = params.train.micro_batch_size
+        order = list(range(len(dataset)))
+        n_batches = args.steps + args.warmup
+        batches = [collator([dataset[i] for i in order[b * micro : (b + 1) * micro]]) for b in range(n_batches)]
+        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
+        trainers = {
+            "cit": CoinTrainer(model=model, args=train_args, objective=Objective(contrastive=False)),
+            "coin": CoinTrainer(
+                model=model,
+                args=train_args,
+                objective=Objective(True, params.loss.lam, params.loss.temperature, params.loss.negatives),
+            ),
+        }
+        for trainer in trainers.values():
+            trainer.current_gradient_accumulation_steps = train_args.gradient_accumulation_steps  # set by train()
+        clock = time.perf_counter if args.clock == "wall" else time.process_time
+        times: dict[str, list[float]] = {"cit": [], "coin": []}
+        for step, batch in enumerate(batches):
+            names = ["cit", "coin"] if step % 2 == 0 else ["coin", "cit"]
+            for name in names:
+                trainer = trainers[name]
+                start = clock()
+                trainer.training_step(model, dict(batch))
+                elapsed = clock() - start
+                model.zero_grad(set_to_none=True)
+                if step >= args.warmup:
+                    times[name].append(elapsed)
+        tokens = sum(int(b["attention_mask"].sum()) for b in batches[args.warmup :]) / args.steps
+        shape = tuple(batches[args.warmup]["input_ids"].shape)
+
+    n_params = sum(p.numel() for p in model.parameters())
+    print(
+        f"model {n_params:,} params, micro-batch {micro} entries -> {2 * micro} sequences "
+        f"(e.g. {shape}), {tokens:.0f} real tokens/step, {torch.get_num_threads()} threads, {args.clock} clock, median of {args.steps}"
+    )
+    print(f"{'variant':<8}{'s/step':>10}{'tokens/s':>12}{'vs cit':>9}")
+    cit = statistics.median(times["cit"])
+    for name in ("cit", "coin"):
+        med = statistics.median(times[name])
+        print(f"{name:<8}{med:>10.4f}{tokens / med:>12.0f}{med / cit:>8.3f}x")
+    ratio = statistics.median(times["coin"]) / cit
+    print(f"coin/cit = {ratio:.3f} (target <= 1.05): {'ok' if ratio <= 1.05 else 'over target'}")
+
+
+if __name__ == "__main__":
+    main()

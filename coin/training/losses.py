@@ -1,0 +1,95 @@
+"""The COIN objective (arXiv 2402.11138, section 3.3) as pure tensor functions.
+
+L = L_gen + w * L_ctr, w = min(lambda, sg(L_gen) / sg(L_ctr)), where sg stops the gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from coin.training.collator import IGNORE_INDEX
+
+# below this the contrastive loss counts as zero: the weight falls back to lambda
+CTR_EPS = 1e-8
+
+
+def info_nce(z_orig: torch.Tensor, z_pos: torch.Tensor, temperature: float, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE between the rows of two views.
+
+    z_orig, z_pos: (B, d), row i of both the same instance; they are L2-normalised here (in float32).
+        S_ij = cos(z_orig_i, z_pos_j) / temperature                                   (B, B)
+        L_ctr = (CE(S, arange B) + CE(S^T, arange B)) / 2,  CE(S, y) = mean_i -log softmax(S_i)_{y_i}
+    With `groups` (B,) ints, S_ij = -inf where groups_i != groups_j: a row's candidates are only the
+    columns of its own group (an anchor and its hard negative form a group of 2). Without, every
+    column of the batch is a candidate.
+    """
+    z_orig = F.normalize(z_orig.float(), dim=-1)
+    z_pos = F.normalize(z_pos.float(), dim=-1)
+    sim = z_orig @ z_pos.T / temperature  # (B, B)
+    if groups is not None:
+        other = groups.view(-1, 1) != groups.view(1, -1)  # (B, B), the diagonal is always False
+        sim = sim.masked_fill(other, float("-inf"))
+    target = torch.arange(sim.shape[0], device=sim.device)
+    return (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target)) / 2
+
+
+def coin_weight(l_gen: torch.Tensor, l_ctr: torch.Tensor, lam: float) -> torch.Tensor:
+    """w = min(lam, sg(l_gen) / sg(l_ctr)); w = lam when l_ctr <= 1e-8 (no inf or NaN). Scalar tensor.
+
+    The weight scales the contrastive term to the size of the generation loss, capped at lambda;
+    neither loss receives a gradient through it.
+    """
+    gen = l_gen.detach().float()
+    ctr = l_ctr.detach().float()
+    lam_t = torch.tensor(float(lam), device=gen.device)
+    safe = ctr > CTR_EPS
+    ratio = gen / torch.where(safe, ctr, torch.ones_like(ctr))
+    return torch.where(safe & torch.isfinite(ratio), torch.minimum(lam_t, ratio), lam_t)
+
+
+def response_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Token cross-entropy over response tokens, next-token shifted.
+
+    logits (N, T, V), labels (N, T) with -100 on prompt and padding:
+        L_gen = sum_{i,t: y_{i,t+1} != -100} -log softmax(logits_{i,t})_{y_{i,t+1}} / #{response tokens}
+    the mean over every response token of the batch (long responses weigh more, as in HF's causal LM
+    loss). A sequence without response tokens adds nothing; a batch without any gives 0 (no NaN).
+    """
+    shift_logits = logits[:, :-1, :].reshape(-1, logits.shape[-1]).float()  # (N * (T-1), V)
+    shift_labels = labels[:, 1:].reshape(-1)  # (N * (T-1),)
+    total = F.cross_entropy(shift_logits, shift_labels, ignore_index=IGNORE_INDEX, reduction="sum")
+    count = (shift_labels != IGNORE_INDEX).sum()
+    return total / count.clamp(min=1)
+
+
+@dataclass(frozen=True)
+class LossParts:
+    """The total loss and its parts (scalar tensors; total carries the gradient)."""
+
+    total: torch.Tensor
+    gen: torch.Tensor
+    ctr: torch.Tensor
+    weight: torch.Tensor
+
+
+def coin_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    z_orig: torch.Tensor,
+    z_pos: torch.Tensor,
+    lam: float,
+    temperature: float,
+    groups: torch.Tensor | None = None,
+) -> LossParts:
+    """L = L_gen + w * L_ctr with L_gen = response_ce(logits, labels) over both views,
+    L_ctr = info_nce(z_orig, z_pos, temperature, groups) and w = coin_weight(L_gen, L_ctr, lam)."""
+    gen = response_ce(logits, labels)
+    ctr = info_nce(z_orig, z_pos, temperature, groups)
+    weight = coin_weight(gen, ctr, lam)
+    return LossParts(total=gen + weight * ctr, gen=gen, ctr=ctr, weight=weight)
+
+
+__all__ = ["CTR_EPS", "LossParts", "coin_loss", "coin_weight", "info_nce", "response_ce"]

@@ -1,0 +1,175 @@
+"""`CoinTrainer`: the Hugging Face Trainer with the COIN loss, and its live-metrics callback.
+
+One forward pass per micro-batch over the 2k sequences [orig_1..orig_k, pos_1..pos_k] (see
+coin.training.collator). With the contrastive term on, the final hidden state (after the final norm)
+of each sequence's last real token is pooled and L2-normalised, and
+    L = L_gen + w * L_ctr,  w = min(lambda, sg(L_gen) / sg(L_ctr))
+(coin.training.losses). With it off (the CIT baseline) the loss is exactly L_gen and no hidden states
+are requested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainingArguments
+from transformers.integrations import DVCLiveCallback
+
+from coin.params import LossParams, TrainParams
+from coin.training.collator import PairSampler
+from coin.training.losses import coin_loss, response_ce
+
+# Trainer log keys kept out of the DVCLive metrics: timings vary from run to run, and train_loss (the
+# whole-run mean) is wrong after a resume (the Trainer does not restore its running sum)
+_SKIPPED_KEYS = ("runtime", "per_second", "flos", "train_loss")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the trainer optimises: L_gen alone (contrastive False) or the COIN loss."""
+
+    contrastive: bool
+    lam: float = 0.0
+    temperature: float = 1.0
+    negatives: str = "pair"  # pair: candidates within a pair | batch: the whole micro-batch
+
+    @classmethod
+    def for_variant(cls, variant: str, loss: LossParams | None) -> "Objective":
+        """cit -> L_gen only (loss params unused); coin -> loss.* (L_gen only if loss.contrastive is false)."""
+        if variant == "cit" or loss is None or not loss.contrastive:
+            return cls(contrastive=False)
+        return cls(contrastive=True, lam=loss.lam, temperature=loss.temperature, negatives=loss.negatives)
+
+
+def pool_last_token(hidden: torch.Tensor, pool_index: torch.Tensor) -> torch.Tensor:
+    """hidden (N, T, d), pool_index (N,) -> the L2-normalised float32 state at each row's index (N, d)."""
+    rows = torch.arange(hidden.shape[0], device=hidden.device)
+    return F.normalize(hidden[rows, pool_index].float(), dim=-1)  # (N, d)
+
+
+class CoinTrainer(Trainer):
+    """Trainer whose `compute_loss` is the COIN objective; it also logs L_gen, L_ctr and the weight.
+
+    Batches come from `CoinCollator` (input_ids, attention_mask, position_ids, labels, pool_index,
+    groups); the train sampler is a `PairSampler`, so anchors and negatives share micro-batches.
+    """
+
+    def __init__(self, *args: Any, objective: Objective, seed: int = 0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.objective = objective
+        self.pair_seed = seed
+        self.model_accepts_loss_kwargs = False  # our loss is a mean per micro-batch: the Trainer averages
+        self._sums: dict[str, torch.Tensor] = {}
+        self._count = 0
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return PairSampler(dataset.pair_ids, dataset.roles, self.pair_seed)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """One forward pass over both views; L_gen (cit) or L_gen + w * L_ctr (coin)."""
+        forward = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids")}
+        labels = inputs["labels"]
+        if not self.objective.contrastive:
+            outputs = model(**forward, use_cache=False)
+            loss = response_ce(outputs.logits, labels)
+            parts = {"loss_gen": loss}
+        else:
+            outputs = model(**forward, use_cache=False, output_hidden_states=True)
+            # hidden_states[-1] of a HF LLaMA is the final RMSNorm's output (== last_hidden_state)
+            z = pool_last_token(outputs.hidden_states[-1], inputs["pool_index"])  # (2k, d)
+            k = z.shape[0] // 2
+            groups = inputs["groups"] if self.objective.negatives == "pair" else None
+            result = coin_loss(
+                outputs.logits, labels, z[:k], z[k:], self.objective.lam, self.objective.temperature, groups
+            )
+            loss = result.total
+            parts = {"loss_gen": result.gen, "loss_ctr": result.ctr, "ctr_weight": result.weight}
+        if model.training:
+            for key, value in parts.items():
+                self._sums[key] = self._sums.get(key, 0) + value.detach().float()
+            self._count += 1
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Add the means of L_gen, L_ctr and the weight since the last log to the training logs."""
+        if "loss" in logs and self._count:
+            for key, total in self._sums.items():
+                logs[key] = round(float(total) / self._count, 6)
+            self._sums, self._count = {}, 0
+        super().log(logs, start_time)
+
+
+class LiveMetrics(DVCLiveCallback):
+    """transformers' DVCLive callback, stepped by the optimizer step and deterministic.
+
+    Each log is written at `state.global_step` (not a log counter); timings are left out; the
+    run's TrainingArguments are not logged (they hold machine paths). On a resumed run the checkpoint's
+    log history is written again first, so the plots continue without gaps or duplicates.
+    """
+
+    def setup(self, args, state, model):
+        self._initialized = True
+
+    def _write(self, step: int, logs: dict[str, Any]) -> None:
+        from dvclive.plots import Metric
+        from dvclive.utils import standardize_metric_name
+
+        self.live.step = step
+        for key, value in logs.items():
+            if key == "step" or any(t in key for t in _SKIPPED_KEYS) or not Metric.could_log(value):
+                continue
+            self.live.log_metric(standardize_metric_name(key, "dvclive.huggingface"), value)
+        self.live.make_summary()
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        super().on_train_begin(args, state, control, model=model, **kwargs)
+        if state.is_world_process_zero:
+            for entry in state.log_history:
+                self._write(entry["step"], entry)
+
+    def on_log(self, args, state, control, model=None, logs=None, **kwargs):
+        if not self._initialized:
+            self.setup(args, state, model)
+        if state.is_world_process_zero and logs:
+            self._write(state.global_step, logs)
+
+
+def training_arguments(train: TrainParams, seed: int, output_dir: str, dtype: str = "float32", **overrides: Any) -> TrainingArguments:
+    """TrainingArguments from params.train: micro-batches of entries, accumulation to batch_size, AdamW,
+    linear schedule with warmup, checkpoints every save_steps in `output_dir` (the last 2 kept), no
+    reporting integrations (the DVCLive callback is added explicitly). `overrides` win (tests)."""
+    kwargs: dict[str, Any] = dict(
+        output_dir=output_dir,
+        per_device_train_batch_size=train.micro_batch_size,
+        gradient_accumulation_steps=train.batch_size // train.micro_batch_size,
+        learning_rate=train.learning_rate,
+        num_train_epochs=train.epochs,
+        lr_scheduler_type="linear",
+        warmup_ratio=train.warmup_ratio,
+        optim="adamw_torch",
+        weight_decay=train.weight_decay,
+        max_grad_norm=train.max_grad_norm,
+        seed=seed,
+        data_seed=seed,
+        logging_steps=train.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=train.save_steps,
+        save_total_limit=2,
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+        bf16=dtype == "bfloat16" and torch.cuda.is_available(),  # autocast on GPU; CPU keeps the weights' dtype
+        fp16=dtype == "float16" and torch.cuda.is_available(),  # float16 bases train a float32 LoRA adapter
+        use_cpu=not torch.cuda.is_available(),
+    )
+    kwargs.update(overrides)
+    return TrainingArguments(**kwargs)
+
+
+__all__ = ["CoinTrainer", "LiveMetrics", "Objective", "pool_last_token", "training_arguments"]

@@ -1,0 +1,167 @@
+"""`train`: instruction-tune the base model, as CIT (L_gen only) or COIN (L_gen + w * L_ctr).
+
+Checkpoints go to --checkpoints every train.save_steps optimizer steps; a rerun of the same run (same
+params, data and base) resumes from the last one, so `dvc repro` after a kill continues. A checkpoint
+folder left by a different run is cleared first. Metrics stream to --live (DVCLive: plots/metrics/*.tsv
+per optimizer step, metrics.json). The final model is written atomically to --out with its tokenizer,
+base.json and the resolved params (params.json).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+import typer
+
+from pipeline.app import app, stage
+
+VARIANTS = ("cit", "coin")
+RUN_FILE = "run.json"
+
+
+def resolved_params(params, variant: str) -> dict[str, Any]:
+    """The params a variant depends on (dvc.yaml): seed, model, train, and loss for coin only."""
+    raw = params.to_dict()
+    out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": raw["train"]}
+    if variant == "coin":
+        out["loss"] = raw["loss"]
+    return out
+
+
+def _sha256_files(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def run_fingerprint(resolved: dict[str, Any], base: Path, train: Path) -> dict[str, str]:
+    """What identifies a training run: its params, the base folder's files and the training data."""
+    params_text = json.dumps(resolved, sort_keys=True)
+    base_files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+    return {
+        "params": hashlib.sha256(params_text.encode()).hexdigest(),
+        "base": _sha256_files(base_files),
+        "train": _sha256_files([train]),
+    }
+
+
+def checkpoint_to_resume(checkpoints: Path, fingerprint: dict[str, str]) -> str | None:
+    """The last checkpoint of this same run, or None; a folder from another run is emptied."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from coin.io import write_json
+
+    run_file = checkpoints / RUN_FILE
+    if checkpoints.is_dir():
+        same = run_file.is_file() and json.loads(run_file.read_text()) == fingerprint
+        if same:
+            return get_last_checkpoint(str(checkpoints))
+        shutil.rmtree(checkpoints)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    write_json(fingerprint, run_file)
+    return None
+
+
+def cpu_threads() -> int:
+    """CPU cores this process may use (sched affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_training(
+    params,
+    variant: str,
+    base: Path,
+    train: Path,
+    out: Path,
+    checkpoints: Path,
+    live: Path,
+    callbacks: Sequence[Any] = (),
+    **arg_overrides: Any,
+) -> dict[str, Any]:
+    """Train one variant end to end; returns a summary (global steps, resumed-from, final loss parts).
+
+    `callbacks` and `arg_overrides` (TrainingArguments keys) are for tests and benchmarks.
+    """
+    import torch
+    from dvclive import Live
+    from transformers import set_seed
+
+    from coin.errors import CoinError
+    from coin.io import atomic_dir, read_parquet, write_json
+    from coin.schemas import TRAIN
+    from coin.training.collator import CoinCollator, EntryDataset
+    from coin.training.model import model_for_training, relative_reference, save_model_folder
+    from coin.training.trainer import CoinTrainer, LiveMetrics, Objective, training_arguments
+
+    if variant not in VARIANTS:
+        raise CoinError(f"--variant {variant!r} is not allowed: use one of {', '.join(VARIANTS)}")
+    objective = Objective.for_variant(variant, params.loss if variant == "coin" else None)
+    resolved = resolved_params(params, variant)
+    torch.set_num_threads(cpu_threads())
+
+    rows = read_parquet(train, TRAIN)
+    dataset = EntryDataset(rows)
+    resume = checkpoint_to_resume(checkpoints, run_fingerprint(resolved, base, train))
+    set_seed(params.seed)
+    model, tokenizer = model_for_training(base, params.model, params.seed)
+    collator = CoinCollator(
+        tokenizer, params.model.prompt_template, params.model.prompt_template_no_input, params.sample.cutoff_len
+    )
+    args = training_arguments(params.train, params.seed, str(checkpoints), params.model.dtype, **arg_overrides)
+    live_metrics = LiveMetrics(live=Live(dir=str(live), save_dvc_exp=False, dvcyaml=None))
+    trainer = CoinTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=[live_metrics, *callbacks],
+        objective=objective,
+        seed=params.seed,
+    )
+    if resume:
+        typer.echo(f"resuming from {resume}", err=True)
+    trainer.train(resume_from_checkpoint=resume)
+
+    lora = params.model.lora.enabled
+    info = {"base": relative_reference(base, out), "weights": "lora" if lora else "full", "variant": variant}
+    with atomic_dir(out) as tmp:
+        save_model_folder(trainer.model, tokenizer, tmp, info)
+        write_json(resolved, tmp / "params.json")
+    last = next((e for e in reversed(trainer.state.log_history) if "loss_gen" in e), {})
+    return {
+        "global_step": trainer.state.global_step,
+        "resumed_from": resume,
+        **{k: last[k] for k in ("loss", "loss_gen", "loss_ctr", "ctr_weight") if k in last},
+    }
+
+
+@app.command("train")
+@stage
+def train_command(
+    variant: str = typer.Option(..., help="cit (cross-entropy only) | coin (with the contrastive term)."),
+    base: Path = typer.Option(..., help="Base model folder (models/base)."),
+    train: Path = typer.Option(..., help="Training entries (data/train.parquet)."),
+    out: Path = typer.Option(..., help="Output model folder (models/cit or models/coin)."),
+    checkpoints: Path = typer.Option(..., help="Checkpoint folder (persists across runs for resuming)."),
+    live: Path = typer.Option(..., help="DVCLive folder for metrics.json and plots."),
+    params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read."),
+) -> None:
+    """Train the CIT or COIN model from the base model on data/train.parquet."""
+    from coin.params import load_params
+
+    summary = run_training(load_params(params), variant, base, train, out, checkpoints, live)
+    parts = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "resumed_from")
+    typer.echo(f"{out}: {variant} trained ({parts})")
