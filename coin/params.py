@@ -221,7 +221,7 @@ class PerturbParams:
     query_budget: int  # model queries per attacked instruction
     edit_rate: float  # mode = random: share of eligible words edited
     embedding: str  # textfooler neighbours: embedded | textattack | path to a word2vec/GloVe text file
-    sentence_encoder: str  # off | use | path to a local sentence encoder
+    sentence_encoder: str  # none | use | path to a local sentence encoder
     levenshtein_limit: int  # DeepWordBug: max edit distance (PromptBench: 30)
     textfooler_candidates: int  # TextFooler: neighbours per word (PromptBench: 50)
     textfooler_min_cos: float  # TextFooler: min word-embedding cosine (PromptBench: 0.6)

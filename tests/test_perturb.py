@@ -331,10 +331,10 @@ def test_word2vec_header_and_missing_embedding_file(tmp_path):
 
 
 def test_sentence_encoder_choices(ta, tmp_path):
-    assert emb.resolve_sentence_encoder("off", ta) == (None, "off")
+    assert emb.resolve_sentence_encoder("none", ta) == (None, "none")
     with pytest.raises(CoinError) as info:
         emb.resolve_sentence_encoder(str(tmp_path / "nope"), ta)
-    assert str(info.value) == f"perturb.sentence_encoder = '{tmp_path / 'nope'}' is not allowed: use off, use or an existing encoder folder"
+    assert str(info.value) == f"perturb.sentence_encoder = '{tmp_path / 'nope'}' is not allowed: use none, use or an existing encoder folder"
 
 
 # --- the prompt set and the stage -----------------------------------------------------------------

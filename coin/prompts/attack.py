@@ -247,7 +247,7 @@ class AttackTools:
     embedding: Any = None
     embedding_name: str = ""
     encoder: Any = None
-    encoder_name: str = "off"
+    encoder_name: str = "none"
 
 
 def _recipe(group: str, task: str, params: Any, tools: AttackTools) -> Recipe:

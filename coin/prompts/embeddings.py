@@ -7,7 +7,7 @@
   <path>      a word2vec or GloVe text file ("word v1 ... vd" per line, optional "N D" header).
 Vectors are L2-normalised; nearest neighbours are ranked by cosine and computed per word on demand.
 
-`perturb.sentence_encoder`: off | use (TextAttack's UniversalSentenceEncoder, needs tensorflow_hub) |
+`perturb.sentence_encoder`: none | use (TextAttack's UniversalSentenceEncoder, needs tensorflow_hub) |
 a local Hugging Face encoder folder (mean-pooled last hidden states). Either constraint uses
 PromptBench's TextFooler settings: angular similarity >= 0.840845057 over a 15-word window around the
 swap, skipped for texts shorter than the window.
@@ -217,17 +217,17 @@ def resolve_sentence_encoder(spec: str, ta: ModuleType) -> tuple[Optional[Any], 
         window_size=USE_WINDOW,
         skip_text_shorter_than_window=True,
     )
-    if spec == "off":
-        return None, "off"
+    if spec == "none":
+        return None, "none"
     if spec == "use":
         try:
             import tensorflow_hub  # noqa: F401
         except ImportError:
-            raise CoinError("perturb.sentence_encoder = 'use' needs tensorflow and tensorflow_hub installed: install them, or use off or a local encoder folder") from None
+            raise CoinError("perturb.sentence_encoder = 'use' needs tensorflow and tensorflow_hub installed: install them, or use none or a local encoder folder") from None
         encoder = ta.constraints.semantics.sentence_encoders.UniversalSentenceEncoder(**settings)
         return encoder, f"use:threshold={USE_THRESHOLD},window={USE_WINDOW}"
     if not Path(spec).is_dir():
-        raise CoinError(f"perturb.sentence_encoder = {spec!r} is not allowed: use off, use or an existing encoder folder")
+        raise CoinError(f"perturb.sentence_encoder = {spec!r} is not allowed: use none, use or an existing encoder folder")
     return _local_encoder_class(ta)(spec, **settings), f"local:{spec},threshold={USE_THRESHOLD},window={USE_WINDOW}"
 
 

@@ -109,7 +109,7 @@ def textfooler_recipe(
     max_candidates: int,
     min_cos: float,
     sentence_encoder: Optional[Any] = None,
-    encoder_name: str = "off",
+    encoder_name: str = "none",
 ) -> Recipe:
     """PromptBench's TextFooler: embedding neighbours with cosine >= min_cos (and the sentence encoder, if any)."""
     t = ta.transformations

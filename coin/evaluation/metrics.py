@@ -1,0 +1,138 @@
+"""Robustness metrics from a predictions frame (PREDICTIONS schema) and last-token states.
+
+Each metric is a per-item score, an aggregation and a direction (higher is better for all but
+invalid_rate and acc_std), computed per task x group, where a group is `clean` or one perturbation:
+
+- acc_mean (%, higher better):  mean_k acc_k, acc_k = 100 * mean_i correct[k, i] over the rows i of
+  instruction k (prompt_id k); invalid answers count as wrong.
+- acc_std (%, lower better):     population std over instructions, sqrt(mean_k (acc_k - acc_mean)^2),
+  as the paper (numpy's default ddof=0).
+- invalid_rate (fraction, lower better): mean over all (k, i) of [pred == -1].
+- consistency (fraction, higher better): mean_i [pred[k, i] is the same for every k]; -1 counts as a
+  prediction like any other.
+- clean_cosine (higher better): mean over (k, i) of cos(h_clean[k, i], h_group[k, i]), the last-token
+  states of row i under clean instruction k and under its perturbed version (same prompt_id); 1 for
+  the clean group itself.
+
+`average` holds the unweighted mean over tasks of each metric per group, and `overall` the mean of
+those group averages.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from coin.errors import DataError
+
+CLEAN = "clean"
+METRIC_KEYS = ("acc_mean", "acc_std", "invalid_rate", "consistency", "clean_cosine")
+DIRECTIONS = {"acc_mean": "max", "acc_std": "min", "invalid_rate": "min", "consistency": "max", "clean_cosine": "max"}
+DECIMALS = 4
+
+
+def accuracy_by_prompt(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per task, group and prompt_id: accuracy in % and invalid share (columns accuracy, invalid, n)."""
+    frame = predictions.assign(
+        correct_f=predictions["correct"].astype(float),
+        invalid_f=(predictions["pred"] == -1).astype(float),
+    )
+    grouped = frame.groupby(["task", "group", "prompt_id"], sort=True)
+    out = grouped.agg(accuracy=("correct_f", "mean"), invalid=("invalid_f", "mean"), n=("idx", "size")).reset_index()
+    out["accuracy"] = out["accuracy"] * 100.0
+    return out
+
+
+def consistency(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per task and group: share of rows whose prediction is identical under every instruction."""
+    distinct = predictions.groupby(["task", "group", "idx"], sort=True)["pred"].nunique().rename("distinct").reset_index()
+    distinct["same"] = (distinct["distinct"] == 1).astype(float)
+    return distinct.groupby(["task", "group"], sort=True)["same"].mean().rename("consistency").reset_index()
+
+
+def clean_cosines(keys: pd.DataFrame, states: np.ndarray) -> pd.DataFrame:
+    """Cosine between each perturbed row's state and the clean row with the same task, prompt_id, idx.
+
+    `keys` has columns task, group, prompt_id, idx, aligned with the rows of `states` (n, d).
+    cos(a, b) = a . b / max(|a| |b|, 1e-12). Returns columns task, group, prompt_id, idx, cosine for
+    every non-clean row; a perturbed row without its clean counterpart is a DataError.
+    """
+    if len(keys) != len(states):
+        raise DataError(f"states has {len(states)} rows but keys has {len(keys)}: they must align")
+    frame = keys[["task", "group", "prompt_id", "idx"]].reset_index(drop=True).assign(row=np.arange(len(keys)))
+    clean = frame[frame["group"] == CLEAN]
+    other = frame[frame["group"] != CLEAN]
+    pairs = other.merge(clean, on=["task", "prompt_id", "idx"], how="left", suffixes=("", "_clean"))
+    if pairs["row_clean"].isna().any():
+        miss = pairs[pairs["row_clean"].isna()].iloc[0]
+        raise DataError(
+            f"no clean state for task {miss['task']!r} prompt_id {miss['prompt_id']} idx {miss['idx']}: "
+            "every perturbed prompt needs its clean version"
+        )
+    a = states[pairs["row"].to_numpy()].astype(np.float64)  # (m, d) perturbed
+    b = states[pairs["row_clean"].astype(np.int64).to_numpy()].astype(np.float64)  # (m, d) clean
+    norms = np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    cosine = (a * b).sum(axis=1) / norms if len(pairs) else np.zeros(0)
+    return pairs[["task", "group", "prompt_id", "idx"]].assign(cosine=cosine).reset_index(drop=True)
+
+
+def _round(value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise DataError(f"a metric is {value}: metrics must be finite numbers")
+    return round(value, DECIMALS)
+
+
+def task_group_metrics(predictions: pd.DataFrame, cosines: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+    """One row per task and group with the METRIC_KEYS columns (clean_cosine only when `cosines`)."""
+    if predictions.empty:
+        raise DataError("predictions are empty: there is nothing to score")
+    per_prompt = accuracy_by_prompt(predictions)
+    acc = per_prompt.groupby(["task", "group"], sort=True)["accuracy"].agg(
+        acc_mean="mean", acc_std=lambda s: float(np.std(s.to_numpy(), ddof=0))
+    )
+    invalid = (predictions["pred"] == -1).groupby([predictions["task"], predictions["group"]], sort=True).mean()
+    table = acc.assign(invalid_rate=invalid).reset_index().merge(consistency(predictions), on=["task", "group"])
+    if cosines is not None:
+        mean_cos = cosines.groupby(["task", "group"], sort=True)["cosine"].mean().rename("clean_cosine").reset_index()
+        table = table.merge(mean_cos, on=["task", "group"], how="left")
+        table.loc[table["group"] == CLEAN, "clean_cosine"] = 1.0
+        if table["clean_cosine"].isna().any():
+            miss = table[table["clean_cosine"].isna()].iloc[0]
+            raise DataError(f"no states for task {miss['task']!r} group {miss['group']!r}: clean_cosine needs them")
+    return table
+
+
+def summarize(predictions: pd.DataFrame, model: str, cosines: Optional[pd.DataFrame] = None) -> dict[str, Any]:
+    """The metrics.json document: {task: {group: metrics}, "average": {group: .., "overall": ..}, "model"}.
+
+    Values are rounded to 4 decimals; NaN or infinity raises DataError.
+    """
+    table = task_group_metrics(predictions, cosines)
+    keys = [k for k in METRIC_KEYS if k in table.columns]
+    doc: dict[str, Any] = {}
+    for row in table.to_dict("records"):
+        doc.setdefault(row["task"], {})[row["group"]] = {k: _round(row[k]) for k in keys}
+    by_group = table.groupby("group", sort=True)[keys].mean()
+    average = {group: {k: _round(by_group.loc[group, k]) for k in keys} for group in by_group.index}
+    average["overall"] = {k: _round(by_group[k].mean()) for k in keys}
+    if "average" in doc or "model" in doc:
+        raise DataError("a task is named 'average' or 'model': those names are reserved in metrics.json")
+    doc["average"] = average
+    doc["model"] = model
+    return doc
+
+
+__all__ = [
+    "CLEAN",
+    "DIRECTIONS",
+    "METRIC_KEYS",
+    "accuracy_by_prompt",
+    "clean_cosines",
+    "consistency",
+    "summarize",
+    "task_group_metrics",
+]

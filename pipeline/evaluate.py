@@ -1,0 +1,113 @@
+"""Stage evaluate: score one model on every eval task under every instruction of the prompt set."""
+
+from __future__ import annotations
+
+import io
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from pipeline.app import app, stage
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: same arrays give the same bytes
+
+
+def write_npz(path: str | Path, arrays: dict[str, Any]) -> None:
+    """Write arrays as an uncompressed .npz (np.load reads it) with fixed timestamps, atomically."""
+    import numpy as np
+
+    from coin.io import atomic_path
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue())
+
+
+def _load_model(path: Path, dtype: str) -> tuple[Any, Any]:
+    from coin.training.model import load_model
+
+    return load_model(str(path), dtype)
+
+
+def evaluate_model(
+    model: Any,
+    tokenizer: Any,
+    name: str,
+    prompts: Any,
+    rows: Any,
+    params: Any,
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Score `model` on the prompt grid: (PREDICTIONS frame, states arrays for eval.states_task, metrics).
+
+    The states arrays are states (n, d) float32 with group, prompt_id, idx and label per row; the
+    metrics include every task's clean-vs-perturbed cosine (computed from all prompts' states).
+    """
+    import numpy as np
+    from tqdm import tqdm
+
+    from coin.evaluation.glue import prompt_grid
+    from coin.evaluation.metrics import clean_cosines, summarize
+    from coin.evaluation.scoring import score_grid
+
+    ev = params.eval
+    grid = prompt_grid(prompts, rows, ev.tasks, params.model.prompt_template, params.model.prompt_template_no_input)
+    with tqdm(total=len(grid), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
+        scored, states = score_grid(
+            model, tokenizer, grid, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=bar.update
+        )
+    predictions = scored.assign(model=name)
+    cosines = clean_cosines(scored, states)
+    metrics = summarize(predictions, name, cosines)
+    keep = (scored["task"] == ev.states_task).to_numpy()
+    kept = scored[keep]
+    arrays = {
+        "states": states[keep].astype(np.float32),
+        "group": kept["group"].to_numpy(dtype=str),
+        "prompt_id": kept["prompt_id"].to_numpy(dtype=np.int64),
+        "idx": kept["idx"].to_numpy(dtype=np.int64),
+        "label": kept["label"].to_numpy(dtype=np.int64),
+    }
+    return predictions, arrays, metrics
+
+
+@app.command("evaluate")
+@stage
+def evaluate(
+    name: str = typer.Option(..., help="model name written into predictions and metrics (base, cit, coin)"),
+    model: Path = typer.Option(..., help="model folder (coin.training.model.load_model)"),
+    prompts: Path = typer.Option(..., help="prompt set, PROMPTS schema (Parquet)"),
+    eval_rows: Path = typer.Option(..., "--eval", help="evaluation rows, EVAL_SET schema (Parquet)"),
+    predictions: Path = typer.Option(..., help="predictions out, PREDICTIONS schema (Parquet)"),
+    states: Path = typer.Option(..., help="last-token states of eval.states_task out (.npz)"),
+    metrics: Path = typer.Option(..., help="metrics JSON out (dvc metrics)"),
+    params: Path = typer.Option(Path("params.yaml"), help="params file"),
+) -> None:
+    """Score the model on every eval task x instruction x row; write predictions, states and metrics."""
+    import time
+
+    from coin.io import read_parquet, write_json, write_parquet
+    from coin.params import load_params
+    from coin.schemas import EVAL_SET, PREDICTIONS, PROMPTS
+
+    p = load_params(params)
+    prompt_set = read_parquet(prompts, PROMPTS)
+    rows = read_parquet(eval_rows, EVAL_SET)
+    lm, tokenizer = _load_model(model, p.model.dtype)
+    start = time.perf_counter()
+    frame, arrays, doc = evaluate_model(lm, tokenizer, name, prompt_set, rows, p)
+    write_parquet(frame, predictions, PREDICTIONS)
+    write_npz(states, arrays)
+    write_json(doc, metrics)
+    overall = doc["average"]["overall"]
+    typer.echo(
+        f"{name}: {len(frame)} predictions in {time.perf_counter() - start:.1f} s, "
+        f"accuracy {overall['acc_mean']:.2f}%, invalid {overall['invalid_rate']:.3f}",
+        err=True,
+    )
