@@ -18,6 +18,7 @@ import yaml
 
 from coin.data.registry import EVAL_TASKS, FLAN_DATASETS
 from coin.errors import ParamsError
+from coin.prompts.format import EVAL_FORMATS
 
 SOURCES = ("embedded", "hub", "local")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -250,6 +251,7 @@ class EvalParams:
     n_samples: int  # rows per task (all where fewer), the same rows for every instruction and model
     scoring: str  # generate (greedy, the paper) | rank (label-word log-likelihood)
     parse: str  # prefix (the COIN code) | last_word (PromptBench)
+    prompt_format: str  # trained (the layout the model was trained with) | input (instruction + input section)
     max_new_tokens: int
     batch_size: int
     states_task: str  # task whose last-token states are kept for the report's Figure 4
@@ -259,6 +261,7 @@ class EvalParams:
         _at_least("eval.n_samples", self.n_samples, 1)
         _choice("eval.scoring", self.scoring, SCORINGS)
         _choice("eval.parse", self.parse, PARSERS)
+        _choice("eval.prompt_format", self.prompt_format, EVAL_FORMATS)
         _at_least("eval.max_new_tokens", self.max_new_tokens, 1)
         _at_least("eval.batch_size", self.batch_size, 1)
         _choice("eval.states_task", self.states_task, tuple(self.tasks))

@@ -142,6 +142,7 @@ def make_tools(p: Any, cache_dir: Path) -> Any:
 def make_scorers(params: Any, model_path: Optional[str], tasks: dict[str, tuple[str, pd.DataFrame]]) -> dict[str, Any]:
     """A cached accuracy scorer per instruction task, from the reference model at `model_path`."""
     from coin.evaluation.scoring import make_accuracy_fn
+    from coin.prompts.format import eval_template
     from coin.prompts.attack import CachedScorer
     from coin.training.model import load_model
 
@@ -155,7 +156,7 @@ def make_scorers(params: Any, model_path: Optional[str], tasks: dict[str, tuple[
                 tokenizer,
                 rows,
                 eval_task,
-                params.model.prompt_template,
+                eval_template(params.model.prompt_template, params.model.prompt_template_no_input, params.eval.prompt_format),
                 params.model.prompt_template_no_input,
                 params.eval.batch_size,
             )
