@@ -46,39 +46,13 @@ def synthetic_sentence(rng: random.Random, low: int = 6, high: int = 14) -> str:
 
 def build_model(params: Any, seed: int) -> tuple[Any, Any]:
     """The model.tiny LLaMA with random weights and a BPE tokenizer of model.tiny.vocab_size."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from coin.training.model import build_tiny_model
+    from coin.training.tokenizer import train_tokenizer
 
     rng = random.Random(seed)
     corpus = [synthetic_sentence(rng) for _ in range(2000)] + ["entailment neutral contradiction not_entailment"]
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=params.model.tiny.vocab_size,
-        special_tokens=["<pad>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(corpus, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
-    tiny = params.model.tiny
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=tiny.vocab_size,
-        hidden_size=tiny.hidden_size,
-        intermediate_size=tiny.intermediate_size,
-        num_hidden_layers=tiny.num_layers,
-        num_attention_heads=tiny.num_heads,
-        num_key_value_heads=tiny.num_heads,
-        max_position_embeddings=tiny.max_position,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    return LlamaForCausalLM(config).eval(), tokenizer
+    tokenizer = train_tokenizer(corpus, params.model.tiny.vocab_size)
+    return build_tiny_model(params.model.tiny, tokenizer, seed).eval(), tokenizer
 
 
 def synthetic_prompts(params: Any, n: int, seed: int) -> list[str]:
