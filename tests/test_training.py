@@ -321,3 +321,11 @@ def test_base_model_stage_tiny_is_deterministic_and_pointer_follows(base_dir, tm
     ids = tok(["red lamp"], return_tensors="pt")
     with torch.no_grad():
         assert torch.equal(followed(**ids).logits, original(**ids).logits)
+
+
+def test_load_model_names_a_folder_that_is_not_a_model(tmp_path):
+    from coin.training.model import load_model
+
+    with pytest.raises(CoinError) as info:
+        load_model(tmp_path / "nope")
+    assert str(info.value) == f"{tmp_path / 'nope'} is not a model folder (no base.json): give models/base, models/cit or models/coin"
