@@ -29,7 +29,6 @@ SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank")
 PARSERS = ("prefix", "last_word")
-MODELS = ("base", "cit", "coin")
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
