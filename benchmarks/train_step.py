@@ -100,9 +100,8 @@ def main() -> None:
             tokenizer, params.model.prompt_template, params.model.prompt_template_no_input, params.sample.cutoff_len
         )
         micro = params.train.micro_batch_size
-        order = list(range(len(dataset)))
         n_batches = args.steps + args.warmup
-        batches = [collator([dataset[i] for i in order[b * micro : (b + 1) * micro]]) for b in range(n_batches)]
+        batches = [collator(dataset.rows[b * micro : (b + 1) * micro]) for b in range(n_batches)]
         train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
         trainers = {
             "cit": CoinTrainer(model=model, args=train_args, objective=Objective(contrastive=False)),

@@ -33,7 +33,7 @@ def tokenizer_corpus(flan: Path, instructions_source: str | None) -> list[str]:
 def build_base(flan: Path, out: Path, params, instructions_source: str | None) -> str:
     """Write models/base for `params` atomically; returns a one-line summary."""
     from coin.io import atomic_dir, write_json
-    from coin.training.model import EMBEDDED_TINY, build_tiny_model, load_tokenizer, save_model_folder
+    from coin.training.model import BASE_FILE, EMBEDDED_TINY, build_tiny_model, load_tokenizer, save_model_folder
     from coin.training.tokenizer import train_tokenizer
 
     model_params = params.model
@@ -50,7 +50,7 @@ def build_base(flan: Path, out: Path, params, instructions_source: str | None) -
     tokenizer = load_tokenizer(model_params.base)
     with atomic_dir(out) as tmp:
         tokenizer.save_pretrained(str(tmp))
-        write_json({"base": model_params.base, "weights": "none"}, tmp / "base.json")
+        write_json({"base": model_params.base, "weights": "none"}, tmp / BASE_FILE)
     return f"{out}: pointer to {model_params.base} (tokenizer saved, weights loaded from the source)"
 
 

@@ -107,7 +107,7 @@ def run_training(
 
     if variant not in VARIANTS:
         raise CoinError(f"--variant {variant!r} is not allowed: use one of {', '.join(VARIANTS)}")
-    objective = Objective.for_variant(variant, params.loss if variant == "coin" else None)
+    objective = Objective.for_variant(variant, params.loss)
     resolved = resolved_params(params, variant)
     torch.set_num_threads(cpu_threads())
 

@@ -386,6 +386,7 @@ def rank_with_states(
             tails = [full[i][j][context[i] :] for i in rows for j in range(n_labels)]
             scored_from = [starts[i][j] - context[i] for i in rows for j in range(n_labels)]
             width = max(len(t) for t in tails)
+            lengths = torch.tensor([len(t) for t in tails], device=model.device)  # (B*L,)
             tail_ids = torch.full((len(tails), width), pad_id, dtype=torch.long, device=model.device)
             for r, t in enumerate(tails):
                 tail_ids[r, : len(t)] = torch.tensor(t, dtype=torch.long)
@@ -394,7 +395,6 @@ def rank_with_states(
             if width > 1:
                 pre.cache.batch_repeat_interleave(n_labels)
                 inputs = tail_ids[:, :-1]  # (B*L, width - 1), right padded
-                lengths = torch.tensor([len(t) for t in tails], device=model.device)
                 tail_mask = (torch.arange(width - 1, device=model.device).unsqueeze(0) < (lengths - 1).unsqueeze(1)).long()
                 mask = torch.cat([pre.mask.repeat_interleave(n_labels, dim=0), tail_mask], dim=1)
                 positions = pre.next_position.repeat_interleave(n_labels).unsqueeze(1) + torch.arange(
@@ -406,9 +406,8 @@ def rank_with_states(
                 logprobs = torch.cat([logprobs, torch.log_softmax(out.logits.float(), dim=-1)], dim=1)  # (B*L, width, V)
             token_lp = logprobs.gather(-1, tail_ids.unsqueeze(-1)).squeeze(-1)  # (B*L, width)
             column = torch.arange(width, device=model.device).unsqueeze(0)
-            lengths = torch.tensor([len(t) for t in tails], device=model.device).unsqueeze(1)
             first = torch.tensor(scored_from, device=model.device).unsqueeze(1)
-            counted = (column >= first) & (column < lengths)  # (B*L, width): the word's own tokens
+            counted = (column >= first) & (column < lengths.unsqueeze(1))  # (B*L, width): the word's own tokens
             token_lp = torch.where(counted, token_lp, torch.zeros_like(token_lp))  # padding may be -inf
             totals = token_lp.double().sum(-1).view(len(rows), n_labels).cpu().numpy()  # (B, L)
             scores[rows] = totals

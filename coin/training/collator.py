@@ -7,6 +7,7 @@ target + eos. A micro-batch of k entries becomes 2k sequences [orig_1..orig_k, p
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -163,9 +164,7 @@ class EntryDataset:
             {"prompt": p, "positive_prompt": q, "target": t, "pair_id": int(i), "role": r}
             for p, q, t, i, r in zip(*(frame[c] for c in self.COLUMNS))
         ]
-        counts: dict[int, int] = {}
-        for row in self.rows:
-            counts[row["pair_id"]] = counts.get(row["pair_id"], 0) + 1
+        counts = Counter(row["pair_id"] for row in self.rows)
         odd = [pid for pid, c in counts.items() if c != 2]
         if odd:
             raise CoinError(f"pair_id {odd[0]} has {counts[odd[0]]} entries: every pair needs exactly 2 (anchor + negative)")

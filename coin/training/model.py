@@ -213,11 +213,12 @@ def model_for_training(base: str | Path, params: ModelParams, seed: int):
 
 def save_model_folder(model, tokenizer, folder: str | Path, info: dict[str, Any]) -> None:
     """Write weights (safetensors; the adapter alone for a `PeftModel`), tokenizer and `base.json`."""
+    from coin.io import write_json
+
     folder = Path(folder)
     model.save_pretrained(str(folder), safe_serialization=True)
     tokenizer.save_pretrained(str(folder))
-    text = json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    (folder / BASE_FILE).write_text(text)
+    write_json(info, folder / BASE_FILE)
 
 
 def relative_reference(target: str | Path, folder: str | Path) -> str:

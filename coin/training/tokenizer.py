@@ -55,7 +55,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, model_max_length: int
 
 
 def _simple_render(fields: dict[str, Any], options: list[str]) -> str:
-    """Field values one per line, then the options (the fallback when no template renderer exists)."""
+    """Field values one per line, then the options (for a dataset without kept templates)."""
     lines = [str(v) for v in fields.values()]
     return "\n".join(lines + ["OPTIONS:"] + [f"- {o}" for o in options])
 
@@ -64,16 +64,14 @@ def flan_corpus(examples: pd.DataFrame, templates: pd.DataFrame) -> Iterator[str
     """Texts of data/flan for the tokenizer: each example rendered with one kept template of its dataset.
 
     Example i of a dataset uses that dataset's kept templates in turn (i mod n_kept), so every template's
-    wording is in the corpus; the answer follows on a new line. Uses `coin.data.flan_templates.render`
-    when that module exists; otherwise the field values and options, one per line. Rows are visited in
-    (dataset, example_id) order, so the corpus does not depend on the file's row order.
+    wording is in the corpus; the answer follows on a new line. Rendering is
+    `coin.data.flan_templates.render`; a dataset without kept templates gets its field values and
+    options, one per line. Rows are visited in (dataset, example_id) order, so the corpus does not
+    depend on the file's row order.
     """
+    from coin.data.flan_templates import render
     from coin.data.registry import FLAN_DATASETS
 
-    try:
-        from coin.data.flan_templates import render
-    except ImportError:  # the template module is not written yet: a plain rendering is enough here
-        render = None
     kept = templates[templates["kept"]].sort_values(["flan_key", "template_id"])
     by_key = {key: list(group["input_template"]) for key, group in kept.groupby("flan_key", sort=True)}
     ordered = examples.sort_values(["dataset", "example_id"], kind="stable")
@@ -83,7 +81,7 @@ def flan_corpus(examples: pd.DataFrame, templates: pd.DataFrame) -> Iterator[str
         for i, (fields_json, options, answer) in enumerate(zip(rows["fields"], rows["options"], rows["answer"])):
             fields = json.loads(fields_json)
             options = [str(o) for o in options]
-            if render is not None and inputs:
+            if inputs:
                 prompt = render(inputs[i % len(inputs)], fields, options)
             else:
                 prompt = _simple_render(fields, options)
