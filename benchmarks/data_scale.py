@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from coin.data.examples import template_fields  # noqa: E402
 from coin.data.hub_layout import write_hub_repo  # noqa: E402
 from coin.data.registry import FLAN_DATASETS  # noqa: E402
+from coin.embedded.mirror import mirror_class_labels  # noqa: E402
 
 # rows per train split: FLAN's 30k cap for the large ones, the real train size for the small ones
 ROWS = {
@@ -75,7 +76,6 @@ def build_mirror(root: Path, seed: int = 0) -> None:
     """Write every distinct FLAN train split of the registry in the hub layout."""
     rng = np.random.default_rng(seed)
     repos: dict[str, dict] = {}
-    labels: dict[str, dict] = {}
     for name, dataset in FLAN_DATASETS.items():
         split = dataset.train
         key = (split.config, split.split)
@@ -84,8 +84,7 @@ def build_mirror(root: Path, seed: int = 0) -> None:
         n = ROWS.get(name, LARGE)
         frame = pd.DataFrame({c: _column(rng, name, c, kind, n, split) for c, kind in split.columns.items()})
         repos.setdefault(split.hub_id, {})[key] = frame
-        if split.label_names:
-            labels.setdefault(split.hub_id, {})[(split.config, split.label_column)] = split.label_names
+    labels = mirror_class_labels()  # ClassLabel names per (config, label column), as the embedded mirror writes
     for hub_id, frames in repos.items():
         write_hub_repo(root, hub_id, frames, labels.get(hub_id))
 

@@ -12,14 +12,13 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from coin.data.registry import FLAN_DATASETS
-from coin.data.sampling import NO_NEGATIVE, NO_POSITIVE, TOO_LONG
+from coin.data.sampling import DROP_REASONS, NO_NEGATIVE, NO_POSITIVE, TOO_LONG
 
 # COIN paper (arXiv 2402.11138) Table 2: entries per dataset in its 52K training set. Not verified
 # offline for this project (the paper text was unreachable): None prints as "n/a" until filled in.
 PAPER_TABLE2: dict[str, int | None] = {name: None for name in FLAN_DATASETS}
 PAPER_TOTAL = 52002  # the paper's entry count (Alpaca's size)
 
-_DROPS = (TOO_LONG, NO_POSITIVE, NO_NEGATIVE)
 _DROP_TEXT = {
     TOO_LONG: "prompt + response exceed cutoff_len with the drawn template",
     NO_POSITIVE: "fit the drawn template but no second kept template (no positive possible)",
@@ -53,7 +52,7 @@ def card_data(
             "available": int(s.get("available", 0)),
             "examined": int(s.get("examined", 0)),
             "kept_templates": int(s.get("kept_templates", 0)),
-            "dropped": {reason: int(s.get(reason, 0)) for reason in _DROPS},
+            "dropped": {reason: int(s.get(reason, 0)) for reason in DROP_REASONS},
             "templates_used": sorted(int(t) for t in rows["template_id"].unique()),
             "positive_templates_used": sorted(int(t) for t in rows["positive_template_id"].unique()),
             "skipped": skipped.get(name, ""),

@@ -174,12 +174,13 @@ def classify(
     for template_id, (inp, target) in enumerate(patterns[key]):
         reason = ""
         used = [f for f in placeholders(inp) if f != OPTIONS_FIELD]
+        missing = [] if available is None else [f for f in used if f not in available]
         if target.strip() not in ANSWER_TARGETS:
             reason = "inverted"
         elif "{" + OPTIONS_FIELD + "}" not in inp:
             reason = "no options"
-        elif available is not None and [f for f in used if f not in available]:
-            reason = "needs field " + ", ".join(f for f in used if f not in available)
+        elif missing:
+            reason = "needs field " + ", ".join(missing)
         elif (inp, target) in kept_pairs:
             reason = "duplicate"
         if not reason:

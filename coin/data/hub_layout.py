@@ -161,19 +161,10 @@ def write_hub_repo(
     return target
 
 
-def read_split(root: Path, hub_id: str, config: str | None, split: str) -> pd.DataFrame:
-    """Read one split's Parquet file straight from the layout (no datasets cache); for checks and tests."""
-    path = split_file(root, hub_id, config, split)
-    if not path.is_file():
-        raise DataError(f"{path} does not exist: expected split {split!r} of {hub_id} ({config_dir_name(config)}) there")
-    return pq.read_table(path).to_pandas()
-
-
 __all__ = [
     "DEFAULT_CONFIG",
     "config_dir_name",
     "frame_to_table",
-    "read_split",
     "readme_text",
     "repo_dir",
     "split_file",

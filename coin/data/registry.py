@@ -46,12 +46,25 @@ _BOOL = ("False", "True")
 
 _ANLI = {"uid": "string", "premise": "string", "hypothesis": "string", "label": "int64", "reason": "string"}
 _SG_PH = {"premise": "string", "hypothesis": "string", "idx": "int32", "label": "int64"}
-_GLUE_PH = {"premise": "string", "hypothesis": "string", "label": "int64", "idx": "int32"}
 _GLUE_S = {"sentence": "string", "label": "int64", "idx": "int32"}
 _GLUE_S12 = {"sentence1": "string", "sentence2": "string", "label": "int64", "idx": "int32"}
 
+# GLUE config -> (columns, label names), the same for every split of the config
+_GLUE_CONFIGS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "mnli": ({"premise": "string", "hypothesis": "string", "label": "int64", "idx": "int32"}, _NLI3),
+    "qnli": ({"question": "string", "sentence": "string", "label": "int64", "idx": "int32"}, _ENT2),
+    "rte": (_GLUE_S12, _ENT2),
+    "wnli": (_GLUE_S12, ("not_entailment", "entailment")),
+    "sst2": (_GLUE_S, ("negative", "positive")),
+    "mrpc": (_GLUE_S12, ("not_equivalent", "equivalent")),
+    "qqp": ({"question1": "string", "question2": "string", "label": "int64", "idx": "int32"}, ("not_duplicate", "duplicate")),
+    "stsb": ({**_GLUE_S12, "label": "float32"}, ()),
+    "cola": (_GLUE_S, ("unacceptable", "acceptable")),
+}
 
-def _glue(config: str, split: str, columns: dict[str, str], labels: tuple[str, ...]) -> HubSplit:
+
+def _glue(config: str, split: str) -> HubSplit:
+    columns, labels = _GLUE_CONFIGS[config]
     return HubSplit("nyu-mll/glue", config, split, columns, "label", labels)
 
 
@@ -59,7 +72,7 @@ def _super_glue(config: str, columns: dict[str, str], labels: tuple[str, ...]) -
     return HubSplit("aps/super_glue", config, "train", columns, "label", labels)
 
 
-_MNLI_TRAIN = _glue("mnli", "train", _GLUE_PH, _NLI3)
+_MNLI_TRAIN = _glue("mnli", "train")
 
 FLAN_DATASETS: dict[str, FlanDataset] = {
     d.name: d
@@ -109,17 +122,13 @@ FLAN_DATASETS: dict[str, FlanDataset] = {
         ),
         FlanDataset("mnli_matched", "mnli", _MNLI_TRAIN),
         FlanDataset("mnli_mismatched", "mnli", _MNLI_TRAIN),
-        FlanDataset("qnli", "qnli", _glue("qnli", "train", {"question": "string", "sentence": "string", "label": "int64", "idx": "int32"}, _ENT2)),
-        FlanDataset("wnli", "wnli", _glue("wnli", "train", _GLUE_S12, ("not_entailment", "entailment"))),
-        FlanDataset("sst2", "sst2", _glue("sst2", "train", _GLUE_S, ("negative", "positive"))),
-        FlanDataset("mrpc", "glue_mrpc", _glue("mrpc", "train", _GLUE_S12, ("not_equivalent", "equivalent"))),
-        FlanDataset(
-            "qqp",
-            "glue_qqp",
-            _glue("qqp", "train", {"question1": "string", "question2": "string", "label": "int64", "idx": "int32"}, ("not_duplicate", "duplicate")),
-        ),
-        FlanDataset("stsb", "stsb", _glue("stsb", "train", {**_GLUE_S12, "label": "float32"}, ())),
-        FlanDataset("cola", "cola", _glue("cola", "train", _GLUE_S, ("unacceptable", "acceptable"))),
+        FlanDataset("qnli", "qnli", _glue("qnli", "train")),
+        FlanDataset("wnli", "wnli", _glue("wnli", "train")),
+        FlanDataset("sst2", "sst2", _glue("sst2", "train")),
+        FlanDataset("mrpc", "glue_mrpc", _glue("mrpc", "train")),
+        FlanDataset("qqp", "glue_qqp", _glue("qqp", "train")),
+        FlanDataset("stsb", "stsb", _glue("stsb", "train")),
+        FlanDataset("cola", "cola", _glue("cola", "train")),
         FlanDataset(
             "snli",
             "snli",
@@ -175,28 +184,16 @@ FLAN_DATASETS: dict[str, FlanDataset] = {
 EVAL_TASKS: dict[str, EvalTask] = {
     t.name: t
     for t in (
-        EvalTask("sst2", "sst2", (_glue("sst2", "validation", _GLUE_S, ("negative", "positive")),)),
-        EvalTask("cola", "cola", (_glue("cola", "validation", _GLUE_S, ("unacceptable", "acceptable")),)),
-        EvalTask(
-            "qqp",
-            "qqp",
-            (_glue("qqp", "validation", {"question1": "string", "question2": "string", "label": "int64", "idx": "int32"}, ("not_duplicate", "duplicate")),),
-        ),
-        EvalTask("mrpc", "mrpc", (_glue("mrpc", "validation", _GLUE_S12, ("not_equivalent", "equivalent")),)),
-        EvalTask(
-            "mnli",
-            "mnli",
-            (_glue("mnli", "validation_matched", _GLUE_PH, _NLI3), _glue("mnli", "validation_mismatched", _GLUE_PH, _NLI3)),
-        ),
-        EvalTask("mnli_m", "mnli", (_glue("mnli", "validation_matched", _GLUE_PH, _NLI3),)),
-        EvalTask("mnli_mm", "mnli", (_glue("mnli", "validation_mismatched", _GLUE_PH, _NLI3),)),
-        EvalTask(
-            "qnli",
-            "qnli",
-            (_glue("qnli", "validation", {"question": "string", "sentence": "string", "label": "int64", "idx": "int32"}, _ENT2),),
-        ),
-        EvalTask("rte", "rte", (_glue("rte", "validation", _GLUE_S12, _ENT2),)),
-        EvalTask("wnli", "wnli", (_glue("wnli", "validation", _GLUE_S12, ("not_entailment", "entailment")),)),
+        EvalTask("sst2", "sst2", (_glue("sst2", "validation"),)),
+        EvalTask("cola", "cola", (_glue("cola", "validation"),)),
+        EvalTask("qqp", "qqp", (_glue("qqp", "validation"),)),
+        EvalTask("mrpc", "mrpc", (_glue("mrpc", "validation"),)),
+        EvalTask("mnli", "mnli", (_glue("mnli", "validation_matched"), _glue("mnli", "validation_mismatched"))),
+        EvalTask("mnli_m", "mnli", (_glue("mnli", "validation_matched"),)),
+        EvalTask("mnli_mm", "mnli", (_glue("mnli", "validation_mismatched"),)),
+        EvalTask("qnli", "qnli", (_glue("qnli", "validation"),)),
+        EvalTask("rte", "rte", (_glue("rte", "validation"),)),
+        EvalTask("wnli", "wnli", (_glue("wnli", "validation"),)),
     )
 }
 

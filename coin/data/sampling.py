@@ -41,7 +41,7 @@ CHUNK = 256  # examples whose lengths are computed per call of the length functi
 TOO_LONG = "too_long"  # prompt + response with its drawn template exceed cutoff_len
 NO_POSITIVE = "no_positive"  # fits its drawn template, but no second kept template fits
 NO_NEGATIVE = "no_negative"  # no unused example with a different answer fits its template
-_REASONS = (TOO_LONG, NO_POSITIVE, NO_NEGATIVE)
+DROP_REASONS = (TOO_LONG, NO_POSITIVE, NO_NEGATIVE)
 
 
 def dataset_rng(seed: int, *names: str) -> np.random.Generator:
@@ -205,7 +205,7 @@ class DatasetPool:
         self.prefetched = 0
         self.used = np.zeros(n, dtype=bool)
         self.role = np.zeros(n, dtype=np.int8)  # 1 anchor, 2 negative
-        self.reason = np.full(n, -1, dtype=np.int8)  # index into _REASONS for visited, unused positions
+        self.reason = np.full(n, -1, dtype=np.int8)  # index into DROP_REASONS for visited, unused positions
         self.visited = 0  # positions the anchor walk has passed
         self._by_label = {b: np.flatnonzero(self.labels == b) for b in np.unique(self.labels)}
         self._label_ptr = {b: 0 for b in self._by_label}
@@ -304,15 +304,15 @@ class DatasetPool:
             t = int(self.preference[p, 0])
             self._ensure([(p, t)])
             if self.status[p, t] != 1:
-                self.reason[p] = _REASONS.index(TOO_LONG)
+                self.reason[p] = DROP_REASONS.index(TOO_LONG)
                 continue
             j = self.positive(p, t)
             if j is None:
-                self.reason[p] = _REASONS.index(NO_POSITIVE)
+                self.reason[p] = DROP_REASONS.index(NO_POSITIVE)
                 continue
             found = self._negative_for(p, t)
             if found is None:
-                self.reason[p] = _REASONS.index(NO_NEGATIVE)
+                self.reason[p] = DROP_REASONS.index(NO_NEGATIVE)
                 continue
             q, jq = found
             self.used[p] = self.used[q] = True
@@ -332,7 +332,7 @@ class DatasetPool:
             "anchors": int((self.role == 1).sum()),
             "negatives": int((self.role == 2).sum()),
         }
-        for i, reason in enumerate(_REASONS):
+        for i, reason in enumerate(DROP_REASONS):
             out[reason] = int((reasons == i).sum())
         return out
 
@@ -438,6 +438,7 @@ def sampled_frame(selection: Selection) -> pd.DataFrame:
 
 __all__ = [
     "CHUNK",
+    "DROP_REASONS",
     "DatasetPool",
     "LengthBudget",
     "Pair",

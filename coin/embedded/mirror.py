@@ -874,6 +874,7 @@ def _in_groups(rng: random.Random, label: str) -> Row:
     """multirc rows are drawn a paragraph at a time (multirc_group), never one by one."""
     raise CoinError("multirc rows come in paragraph groups: build them with multirc_group")
 
+
 RECIPES: dict[tuple[str, str | None], Recipe] = {
     ("facebook/anli", "plain_text"): _recipe(make_anli, "anli", NLI3, "premise", "hypothesis"),
     ("aps/super_glue", "cb"): _recipe(make_cb, "cb", NLI3, "premise", "hypothesis"),

@@ -15,9 +15,6 @@ PEOPLE: tuple[str, ...] = (
 )
 PERSON_HYPERNYM = "person"
 PERSON_ADJECTIVES: tuple[str, ...] = ("young", "tall", "tired", "happy", "busy", "quiet", "friendly", "clever")
-PERSON_ADJECTIVE_ANTONYMS: dict[str, str] = {
-    "young": "old", "tall": "short", "tired": "rested", "happy": "sad", "busy": "idle", "quiet": "loud",
-}
 
 FEMALE_NAMES: tuple[str, ...] = ("Anna", "Carla", "Elena", "Grace", "Iris", "Kira", "Maya", "Nora", "Paula", "Rosa")
 MALE_NAMES: tuple[str, ...] = ("Ben", "David", "Frank", "Hugo", "Jonas", "Leo", "Omar", "Sam", "Victor", "Tomas")
@@ -184,7 +181,6 @@ TREC_FINE_IDS: dict[str, int] = {
     "LOC:city": 32, "LOC:country": 33, "LOC:other": 35, "NUM:count": 38, "NUM:date": 39, "NUM:dist": 40,
     "NUM:money": 41, "NUM:period": 44,
 }
-ANIMALS: tuple[str, ...] = ("dog", "cat", "horse", "goat", "rabbit", "fox", "duck", "owl")
 SPORTS: tuple[str, ...] = ("football", "tennis", "rowing", "cycling", "chess", "swimming")
 ORGANIZATIONS: tuple[str, ...] = ("trade council", "river authority", "health board", "farmers union", "city museum")
 
