@@ -68,12 +68,11 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=None, help="override perturb.query_budget")
     args = parser.parse_args()
 
-    from coin.evaluation.scoring import make_accuracy_fn
     from coin.io import read_parquet
     from coin.prompts.attack import CachedScorer, perturb_task
     from coin.prompts.instructions import load_instruction_sets, select_instructions, source_label
     from coin.schemas import EVAL_SET
-    from pipeline.perturb import attack_rows, make_tools
+    from pipeline.perturb import accuracy_scorers, attack_rows, make_tools
 
     params = load_params(args.params)
     p = dataclasses.replace(
@@ -96,10 +95,8 @@ def main() -> None:
     tools = make_tools(run, cache_dir)
 
     def scorer_for(task: str) -> CachedScorer:
-        eval_task, frame = rows[task]
-        fn = make_accuracy_fn(model, tokenizer, frame, eval_task, params.model.prompt_template,
-                              params.model.prompt_template_no_input, params.eval.batch_size)
-        return CachedScorer(fn)
+        """A fresh (empty-cache) scorer of `task`, as the perturb stage builds it."""
+        return accuracy_scorers(params, model, tokenizer, {task: rows[task]})[task]
 
     # baseline: the clean instructions of each task scored in one batched call
     base_seconds, base_queries = 0.0, 0

@@ -141,28 +141,29 @@ def make_tools(p: Any, cache_dir: Path) -> Any:
 
 def make_scorers(params: Any, model_path: Optional[str], tasks: dict[str, tuple[str, pd.DataFrame]]) -> dict[str, Any]:
     """A cached accuracy scorer per instruction task, from the reference model at `model_path`."""
-    from coin.evaluation.scoring import make_accuracy_fn
-    from coin.prompts.format import eval_template
-    from coin.prompts.attack import CachedScorer
     from coin.training.model import load_model
 
     if not model_path or not Path(model_path).is_dir():
         raise CoinError(f"--model {model_path!r} is not a model folder: run the train-cit stage first (dvc repro)")
     model, tokenizer = load_model(model_path, dtype=params.model.dtype)
+    return accuracy_scorers(params, model, tokenizer, tasks)
+
+
+def accuracy_scorers(params: Any, model: Any, tokenizer: Any, tasks: dict[str, tuple[str, pd.DataFrame]]) -> dict[str, Any]:
+    """A cached accuracy scorer per instruction task (`attack_rows` output), in the evaluation prompt format."""
+    from coin.evaluation.scoring import make_accuracy_fn
+    from coin.prompts.attack import CachedScorer
+    from coin.prompts.format import eval_template
+
+    template = eval_template(params.model.prompt_template, params.model.prompt_template_no_input, params.eval.prompt_format)
     return {
         task: CachedScorer(
             make_accuracy_fn(
-                model,
-                tokenizer,
-                rows,
-                eval_task,
-                eval_template(params.model.prompt_template, params.model.prompt_template_no_input, params.eval.prompt_format),
-                params.model.prompt_template_no_input,
-                params.eval.batch_size,
+                model, tokenizer, rows, eval_task, template, params.model.prompt_template_no_input, params.eval.batch_size
             )
         )
         for task, (eval_task, rows) in tasks.items()
     }
 
 
-__all__ = ["attack_rows", "build_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]
+__all__ = ["accuracy_scorers", "attack_rows", "build_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]

@@ -328,4 +328,4 @@ def test_load_model_names_a_folder_that_is_not_a_model(tmp_path):
 
     with pytest.raises(CoinError) as info:
         load_model(tmp_path / "nope")
-    assert str(info.value) == f"{tmp_path / 'nope'} is not a model folder (no base.json): give models/base, models/cit or models/coin"
+    assert str(info.value) == f"{tmp_path / 'nope'} is not a model folder: give models/base, models/cit or models/coin"

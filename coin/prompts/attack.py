@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from coin.errors import CoinError
-from coin.prompts.instructions import select_instructions, semantic_instructions
+from coin.prompts.instructions import Instruction, Scorer, select_instructions, semantic_instructions
 from coin.prompts.textattack_env import derive_seed, seed_everything
 from coin.prompts.transformations import (
     CHECKLIST_CANDIDATES,
@@ -40,8 +40,6 @@ from coin.prompts.transformations import (
     textfooler_recipe,
     word_edits,
 )
-
-Scorer = Callable[[list[str]], list[float]]
 
 # outcome statuses
 HARMFUL = "harmful"  # the accuracy went down
@@ -142,12 +140,18 @@ class Outcome:
         }
 
 
-def greedy_attack(clean: str, recipe: Recipe, budget: QueryBudget, ta: Any) -> Outcome:
-    """Greedy word-importance search (module docstring) for the lowest-accuracy perturbation of `clean`."""
-    original = ta.shared.AttackedText(clean)
+def _clean_accuracy(clean: str, budget: QueryBudget) -> float:
+    """The clean text's accuracy, the first query of every search."""
     (acc0,) = budget.score([clean])
     if acc0 is None:
         raise CoinError(f"perturb.query_budget = {budget.budget} is not allowed here: the clean text alone needs one query")
+    return acc0
+
+
+def greedy_attack(clean: str, recipe: Recipe, budget: QueryBudget, ta: Any) -> Outcome:
+    """Greedy word-importance search (module docstring) for the lowest-accuracy perturbation of `clean`."""
+    original = ta.shared.AttackedText(clean)
+    acc0 = _clean_accuracy(clean, budget)
     indices = modifiable_indices(recipe, original)
     ranked = indices[: budget.left // 2]  # importance may use at most half of what is left
     deleted = budget.score([original.delete_word_at_index(i).text for i in ranked])
@@ -192,9 +196,7 @@ def greedy_attack(clean: str, recipe: Recipe, budget: QueryBudget, ta: Any) -> O
 
 def checklist_attack(clean: str, sequences: list[str], budget: QueryBudget) -> Outcome:
     """PromptBench's CheckList search: insert each sequence, keep the lowest accuracy (ties: first)."""
-    (acc0,) = budget.score([clean])
-    if acc0 is None:
-        raise CoinError(f"perturb.query_budget = {budget.budget} is not allowed here: the clean text alone needs one query")
+    acc0 = _clean_accuracy(clean, budget)
     texts = [insert_before_final_punctuation(clean, s) for s in sequences[:CHECKLIST_CANDIDATES]]
     scores = budget.score(texts)
     scored = [(acc, k) for k, acc in enumerate(scores) if acc is not None]
@@ -287,16 +289,16 @@ def perturb_task(
         raise CoinError(f"perturb.mode = {params.mode!r} with selection {params.selection!r} needs the reference model's scorer")
     clean = select_instructions(task, sets, params.n_instructions, params.selection, seed, scorer)
 
-    def row(group: str, prompt_id: int, text: str, clean_text: str, origin: str, details: dict[str, Any]) -> dict[str, Any]:
+    def row(group: str, inst: Instruction, text: str, clean_text: str, details: dict[str, Any]) -> dict[str, Any]:
         if group != "clean" and text == clean_text and details.get("status") != NO_CANDIDATE:
-            raise CoinError(f"{task} {group} prompt {prompt_id}: the perturbed text equals the clean text (status {details.get('status')})")
+            raise CoinError(f"{task} {group} prompt {inst.prompt_id}: the perturbed text equals the clean text (status {details.get('status')})")
         return {
             "task": task,
-            "prompt_id": prompt_id,
+            "prompt_id": inst.prompt_id,
             "group": group,
             "text": text,
             "clean_text": clean_text,
-            "origin": origin,
+            "origin": f"{source}:{inst.kind}",
             "details": json.dumps(details, sort_keys=True, ensure_ascii=False, allow_nan=False),
         }
 
@@ -306,7 +308,7 @@ def perturb_task(
         if group == "semantic":
             for inst, language in semantic_instructions(task, sets, params.languages, clean, seed):
                 details = {"status": "selected", "language": language, "position": inst.position, "mode": params.mode}
-                perturbed.append(row(group, inst.prompt_id, inst.text, clean[inst.prompt_id].text, f"{source}:{inst.kind}", details))
+                perturbed.append(row(group, inst, inst.text, clean[inst.prompt_id].text, details))
             continue
         recipe = None
         if group in ("deepwordbug", "textfooler"):
@@ -331,14 +333,13 @@ def perturb_task(
                     outcome = random_checklist(inst.text, rng)
             seconds = time.perf_counter() - start
             details = {**outcome.details(), "mode": params.mode, **(recipe.settings if recipe else {})}
-            perturbed.append(row(group, inst.prompt_id, outcome.text, inst.text, f"{source}:{inst.kind}", details))
+            perturbed.append(row(group, inst, outcome.text, inst.text, details))
             if on_step:
                 on_step({"task": task, "group": group, "prompt_id": inst.prompt_id, "queries": outcome.queries, "seconds": seconds})
 
     cache = scorer.cache if scorer is not None else {}
     clean_rows = [
-        row("clean", inst.prompt_id, inst.text, inst.text, f"{source}:{inst.kind}",
-            {"kind": inst.kind, "position": inst.position, "accuracy": cache.get(inst.text)})
+        row("clean", inst, inst.text, inst.text, {"kind": inst.kind, "position": inst.position, "accuracy": cache.get(inst.text)})
         for inst in clean
     ]
     return clean_rows + perturbed

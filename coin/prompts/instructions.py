@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import math
 import random
 import urllib.request
@@ -64,7 +65,6 @@ PROMPT_MODULES: dict[str, PromptModule] = {
 }
 
 EMBEDDED_INSTRUCTIONS = Path(__file__).resolve().parents[1] / "embedded" / "instructions.py"
-KINDS = ("task_oriented", "role_oriented")
 GROUPS = ("clean", *PERTURB_GROUPS)
 InstructionSets = dict[str, dict[str, list[str]]]
 Scorer = Callable[[list[str]], list[float]]
@@ -276,8 +276,6 @@ def check_prompt_set(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     perturbed text differs from its clean_text unless details.status is no_candidate; every perturbed
     (task, prompt_id) has a clean row with the same clean_text.
     """
-    import json
-
     PROMPTS.check(frame, source)
     frame = frame[list(PROMPTS.columns)].copy()
     frame["prompt_id"] = frame["prompt_id"].astype("int64")
@@ -319,7 +317,6 @@ __all__ = [
     "GROUPS",
     "check_prompt_set",
     "Instruction",
-    "KINDS",
     "PROMPTBENCH_COMMIT",
     "PROMPT_MODULES",
     "PromptModule",

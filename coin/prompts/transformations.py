@@ -79,10 +79,15 @@ def label_constraint(ta: ModuleType, words: frozenset[str]) -> Any:
     return _label_constraint_class(ta)(words)
 
 
+def _pre_constraints(ta: ModuleType, protected: frozenset[str]) -> list[Any]:
+    """The pre-transformation constraints of both word-level groups: no word twice, no stopword, no label word."""
+    c = ta.constraints.pre_transformation
+    return [c.RepeatModification(), c.StopwordModification(stopwords=set(STOPWORDS)), label_constraint(ta, protected)]
+
+
 def deepwordbug_recipe(ta: ModuleType, task: str, levenshtein_limit: int) -> Recipe:
     """PromptBench's DeepWordBug: four character edits, Levenshtein distance <= limit from the clean text."""
     t = ta.transformations
-    c = ta.constraints
     protected = protected_words(task)
     transformation = t.CompositeTransformation(
         [
@@ -92,12 +97,8 @@ def deepwordbug_recipe(ta: ModuleType, task: str, levenshtein_limit: int) -> Rec
             t.WordSwapRandomCharacterInsertion(),
         ]
     )
-    pre = [
-        c.pre_transformation.RepeatModification(),
-        c.pre_transformation.StopwordModification(stopwords=set(STOPWORDS)),
-        label_constraint(ta, protected),
-    ]
-    post = [c.overlap.LevenshteinEditDistance(int(levenshtein_limit))]
+    pre = _pre_constraints(ta, protected)
+    post = [ta.constraints.overlap.LevenshteinEditDistance(int(levenshtein_limit))]
     return Recipe("deepwordbug", transformation, pre, post, protected, {"levenshtein_limit": int(levenshtein_limit)})
 
 
@@ -112,16 +113,10 @@ def textfooler_recipe(
     encoder_name: str = "none",
 ) -> Recipe:
     """PromptBench's TextFooler: embedding neighbours with cosine >= min_cos (and the sentence encoder, if any)."""
-    t = ta.transformations
-    c = ta.constraints
     protected = protected_words(task)
-    transformation = t.WordSwapEmbedding(max_candidates=int(max_candidates), embedding=embedding)
-    pre = [
-        c.pre_transformation.RepeatModification(),
-        c.pre_transformation.StopwordModification(stopwords=set(STOPWORDS)),
-        label_constraint(ta, protected),
-    ]
-    post = [c.semantics.WordEmbeddingDistance(embedding=embedding, min_cos_sim=float(min_cos))]
+    transformation = ta.transformations.WordSwapEmbedding(max_candidates=int(max_candidates), embedding=embedding)
+    pre = _pre_constraints(ta, protected)
+    post = [ta.constraints.semantics.WordEmbeddingDistance(embedding=embedding, min_cos_sim=float(min_cos))]
     if sentence_encoder is not None:
         post.append(sentence_encoder)
     settings = {

@@ -17,7 +17,6 @@ import pandas as pd
 from coin.errors import DataError
 
 MODELS: tuple[str, ...] = ("base", "cit", "coin")
-GROUPS: tuple[str, ...] = ("clean", "deepwordbug", "textfooler", "checklist", "semantic")
 # Extra per-cell numbers the evaluate stage may report; averaged over tasks in the extras table
 EXTRA_METRICS: tuple[str, ...] = ("invalid_rate", "consistency", "clean_cosine")
 
@@ -127,6 +126,13 @@ def _wide(cells: pd.DataFrame, keys: list[str], models: Sequence[str]) -> pd.Dat
     return out
 
 
+def _sorted(table: pd.DataFrame, orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """`table` sorted by its columns named in `orders`, each value ranked by its position in that order."""
+    ranks = {column: {value: i for i, value in enumerate(values)} for column, values in orders.items()}
+    table = table.sort_values(by=list(orders), key=lambda s: s.map(ranks[s.name]))
+    return table.reset_index(drop=True)
+
+
 def table3(frame: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], models: Sequence[str] = MODELS) -> pd.DataFrame:
     """Table 3: one row per (task, group), then one `average` row per group (unweighted over tasks).
 
@@ -137,11 +143,7 @@ def table3(frame: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], mod
     averages = cells.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
     averages.insert(1, "task", AVERAGE)
     both = pd.concat([cells[["model", "task", "group", "acc_mean", "acc_std"]], averages], ignore_index=True)
-    table = _wide(both, ["task", "group"], models)
-    order = {t: i for i, t in enumerate([*tasks, AVERAGE])}
-    gorder = {g: i for i, g in enumerate(groups)}
-    table = table.sort_values(by=["task", "group"], key=lambda s: s.map(order if s.name == "task" else gorder))
-    return table.reset_index(drop=True)
+    return _sorted(_wide(both, ["task", "group"], models), {"task": [*tasks, AVERAGE], "group": groups})
 
 
 def table1(
@@ -173,10 +175,7 @@ def table1(
     overall = per_category.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
     overall.insert(0, "category", AVERAGE)
     table = _wide(pd.concat([per_category, overall], ignore_index=True), ["category", "group"], models)
-    order = {c: i for i, c in enumerate([*categories, AVERAGE])}
-    gorder = {g: i for i, g in enumerate(groups)}
-    table = table.sort_values(by=["category", "group"], key=lambda s: s.map(order if s.name == "category" else gorder))
-    return table.reset_index(drop=True)
+    return _sorted(table, {"category": [*categories, AVERAGE], "group": groups})
 
 
 def _rows_markdown(table: pd.DataFrame, key: str, labels: Mapping[str, str], models: Sequence[str]) -> str:
@@ -214,10 +213,7 @@ def extras_table(frame: pd.DataFrame, groups: Sequence[str], models: Sequence[st
         return pd.DataFrame(columns=["model", "group"])
     cells = frame[frame["model"].isin(models) & frame["group"].isin(groups)]
     table = cells.groupby(["model", "group"], sort=False)[present].mean().reset_index()
-    morder = {m: i for i, m in enumerate(models)}
-    gorder = {g: i for i, g in enumerate(groups)}
-    table = table.sort_values(by=["model", "group"], key=lambda s: s.map(morder if s.name == "model" else gorder))
-    return table.reset_index(drop=True)
+    return _sorted(table, {"model": models, "group": groups})
 
 
 def extras_markdown(table: pd.DataFrame) -> str:
@@ -265,7 +261,6 @@ def to_csv(table: pd.DataFrame) -> str:
 __all__ = [
     "AVERAGE",
     "CATEGORIES",
-    "GROUPS",
     "MODELS",
     "extras_markdown",
     "extras_table",

@@ -150,8 +150,8 @@ def load_model(path: str | Path, dtype: str = "float32", for_training: bool = Fa
     `dtype` is float32 | bfloat16 | float16; `load_in_8bit` needs bitsandbytes. The model is in eval
     mode unless `for_training`. The tokenizer is the folder's own (pad token set, left padding).
     """
-    if not (Path(path) / BASE_FILE).is_file():
-        raise CoinError(f"{path} is not a model folder (no {BASE_FILE}): give models/base, models/cit or models/coin")
+    if not Path(path).is_dir():
+        raise CoinError(f"{path} is not a model folder: give models/base, models/cit or models/coin")
     model = _load_weights(path, dtype, for_training, load_in_8bit)
     tokenizer = load_tokenizer(path)
     if getattr(model.generation_config, "pad_token_id", None) is None:
