@@ -119,7 +119,8 @@ class LiveMetrics(DVCLiveCallback):
         from dvclive.utils import standardize_metric_name
 
         self.live.step = step
-        for key, value in logs.items():
+        # sorted, so metrics.json has the same key order whether the run was resumed or not
+        for key, value in sorted(logs.items()):
             if key == "step" or any(t in key for t in _SKIPPED_KEYS) or not Metric.could_log(value):
                 continue
             self.live.log_metric(standardize_metric_name(key, "dvclive.huggingface"), value)
