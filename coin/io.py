@@ -7,13 +7,15 @@ fixed settings, so the same frame gives the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -87,6 +89,35 @@ def write_text(text: str, path: str | Path) -> None:
         tmp.write_text(text)
 
 
+def http_get(url: str) -> bytes:
+    """Fetch `url` (the project's only network access: pinned files of other projects)."""
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (pinned https URLs)
+        return response.read()
+
+
+def read_pinned(url: str, sha256: str, cached: Path, download: Callable[[str], bytes], offline_hint: str) -> bytes:
+    """The bytes of a pinned file: downloaded once into `cached`, checked against `sha256` after the
+    download and on every later read. A mismatch is a DataError, never silently refetched."""
+    cached = Path(cached)
+    if not cached.is_file():
+        try:
+            data = download(url)
+        except OSError as exc:  # urllib's URLError is an OSError
+            raise DataError(f"could not download {url}: {getattr(exc, 'reason', exc)}; {offline_hint}") from None
+        _check_sha256(data, sha256, url)
+        with atomic_path(cached) as tmp:
+            tmp.write_bytes(data)
+    data = cached.read_bytes()
+    _check_sha256(data, sha256, f"{cached} (delete it to download again)")
+    return data
+
+
+def _check_sha256(data: bytes, expected: str, where: str) -> None:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected:
+        raise DataError(f"{where}: sha256 {digest} does not match the pinned {expected}")
+
+
 def read_json(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
@@ -94,4 +125,4 @@ def read_json(path: str | Path) -> Any:
     return json.loads(path.read_text())
 
 
-__all__ = ["atomic_dir", "atomic_path", "read_json", "read_parquet", "write_json", "write_parquet", "write_text"]
+__all__ = ["atomic_dir", "atomic_path", "http_get", "read_json", "read_pinned", "read_parquet", "write_json", "write_parquet", "write_text"]

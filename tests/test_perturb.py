@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import random
 from pathlib import Path
@@ -118,7 +120,7 @@ def test_folder_sets_have_both_kinds_and_each_language(sets):
 
 def test_pinned_module_downloads_once_and_checks_sha256_on_every_read(tmp_path):
     text = module_text("TASK_ORIENTED_PROMPT_SET", {"sst2": ["Rate the tone."]}).encode()
-    module = ins.PromptModule("prompts/zero_shot/task_oriented.py", ins.sha256_hex(text), "TASK_ORIENTED_PROMPT_SET")
+    module = ins.PromptModule("prompts/zero_shot/task_oriented.py", _sha256(text), "TASK_ORIENTED_PROMPT_SET")
     urls = []
 
     def download(url):
@@ -132,8 +134,8 @@ def test_pinned_module_downloads_once_and_checks_sha256_on_every_read(tmp_path):
     cached.write_bytes(b"TASK_ORIENTED_PROMPT_SET = {}\n")
     with pytest.raises(DataError) as info:
         ins.read_pinned_module(module, tmp_path, download)
-    got = ins.sha256_hex(b"TASK_ORIENTED_PROMPT_SET = {}\n")
-    assert str(info.value) == f"{cached}: sha256 {got} does not match the pinned {module.sha256}: delete the file to download it again"
+    got = _sha256(b"TASK_ORIENTED_PROMPT_SET = {}\n")
+    assert str(info.value) == f"{cached} (delete it to download again): sha256 {got} does not match the pinned {module.sha256}"
 
 
 def test_pinned_download_with_a_wrong_checksum_is_refused_and_not_cached(tmp_path):
@@ -142,7 +144,7 @@ def test_pinned_download_with_a_wrong_checksum_is_refused_and_not_cached(tmp_pat
         ins.load_instruction_sets("pinned", tmp_path, download=lambda url: b"SEMANTIC_ADV_PROMPT_SET = {}\n")
     first = ins.PROMPT_MODULES["task_oriented"]
     url = f"https://raw.githubusercontent.com/microsoft/promptbench/{ins.PROMPTBENCH_COMMIT}/{first.path}"
-    got = ins.sha256_hex(b"SEMANTIC_ADV_PROMPT_SET = {}\n")
+    got = _sha256(b"SEMANTIC_ADV_PROMPT_SET = {}\n")
     assert str(info.value) == f"{url}: sha256 {got} does not match the pinned {first.sha256}"
     assert module.sha256 == "0d88a6aff65a6109506f17276b6821fa9fb8cd0845306598568b28a214af8d6c"
     assert not (tmp_path / "promptbench").exists()
@@ -472,3 +474,7 @@ def test_stage_adversarial_with_the_tiny_model(ta, tiny_lm, tmp_path, one_torch_
     assert all(d["harmful"] == (d["accuracy_after"] < d["accuracy_before"]) for d in searched if d["accuracy_after"] is not None)
     clean = [d for d, g in zip(details, frame["group"]) if g == "clean"]
     assert all(d["accuracy"] in (0.0, 0.5, 1.0) for d in clean)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

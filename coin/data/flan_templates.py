@@ -17,14 +17,12 @@ import ast
 import functools
 import hashlib
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from coin.errors import DataError
-from coin.io import atomic_path
+from coin.io import http_get, read_pinned
 
 FLAN_COMMIT = "e9e4ec6e2701182c7a91af176f705310da541277"
 PINNED_URL = f"https://raw.githubusercontent.com/google-research/FLAN/{FLAN_COMMIT}/flan/templates.py"
@@ -63,17 +61,7 @@ def pinned_cache_path(cache_dir: Path) -> Path:
     return Path(cache_dir) / "flan" / FLAN_COMMIT / "templates.py"
 
 
-def _download(url: str) -> bytes:
-    """Fetch `url` (the one network access of this module; tests replace it)."""
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (a fixed https URL)
-        return response.read()
-
-
-def _check_pinned(data: bytes, where: str) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != PINNED_SHA256:
-        raise DataError(f"{where}: sha256 {digest} does not match the pinned {PINNED_SHA256}")
-    return data.decode("utf-8")
+_download = http_get  # tests replace it (looked up at call time)
 
 
 def load_templates_source(spec: str, cache_dir: Path | str) -> str:
@@ -90,21 +78,9 @@ def load_templates_source(spec: str, cache_dir: Path | str) -> str:
             raise DataError(f"{path} does not exist: data.flan_templates = 'embedded' needs the project's templates module")
         return path.read_text(encoding="utf-8")
     if spec == "pinned":
-        cached = pinned_cache_path(Path(cache_dir))
-        if cached.is_file():
-            return _check_pinned(cached.read_bytes(), f"{cached} (delete it to download again)")
-        try:
-            data = _download(PINNED_URL)
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DataError(
-                f"could not download {PINNED_URL}: {reason}; set data.flan_templates to embedded or to a local copy of templates.py"
-            ) from None
-        text = _check_pinned(data, PINNED_URL)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cached) as tmp:
-            tmp.write_bytes(data)
-        return text
+        hint = "set data.flan_templates to embedded or to a local copy of templates.py"
+        data = read_pinned(PINNED_URL, PINNED_SHA256, pinned_cache_path(Path(cache_dir)), _download, hint)
+        return data.decode("utf-8")
     path = Path(spec)
     if not path.is_file():
         raise DataError(f"data.flan_templates = {spec!r} is not a file: use embedded, pinned or the path of a templates.py")

@@ -15,11 +15,9 @@ A set is `{task: {kind: [instruction, ...]}}` with kind `task_oriented`, `role_o
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import math
 import random
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -28,7 +26,7 @@ import pandas as pd
 
 from coin.data.registry import INSTRUCTION_TASKS
 from coin.errors import CoinError, DataError
-from coin.io import atomic_path
+from coin.io import http_get, read_pinned
 from coin.params import PERTURB_GROUPS
 from coin.schemas import PROMPTS
 from coin.prompts.textattack_env import derive_seed
@@ -96,35 +94,12 @@ def parse_prompt_module(source: str, variable: str, origin: str) -> Any:
     raise DataError(f"{origin}: no top-level assignment to {variable}: expected a PromptBench prompt module")
 
 
-def sha256_hex(data: bytes) -> str:
-    """Hex sha256 digest of `data`."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def _download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (a pinned https URL)
-        return response.read()
-
-
-def read_pinned_module(module: PromptModule, cache_dir: str | Path, download: Callable[[str], bytes] = _download) -> str:
+def read_pinned_module(module: PromptModule, cache_dir: str | Path, download: Callable[[str], bytes] = http_get) -> str:
     """The text of a pinned PromptBench module: downloaded once into `cache_dir`, sha256-checked on every read."""
-    path = Path(cache_dir) / "promptbench" / PROMPTBENCH_COMMIT / module.path
-    if not path.is_file():
-        url = PROMPTBENCH_RAW.format(commit=PROMPTBENCH_COMMIT, path=module.path)
-        try:
-            data = download(url)
-        except OSError as exc:
-            raise CoinError(f"cannot download {url} ({exc}): go online once, or set perturb.instructions to embedded or a folder") from None
-        got = sha256_hex(data)
-        if got != module.sha256:
-            raise DataError(f"{url}: sha256 {got} does not match the pinned {module.sha256}")
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-    data = path.read_bytes()
-    got = sha256_hex(data)
-    if got != module.sha256:
-        raise DataError(f"{path}: sha256 {got} does not match the pinned {module.sha256}: delete the file to download it again")
-    return data.decode("utf-8")
+    url = PROMPTBENCH_RAW.format(commit=PROMPTBENCH_COMMIT, path=module.path)
+    cached = Path(cache_dir) / "promptbench" / PROMPTBENCH_COMMIT / module.path
+    hint = "go online once, or set perturb.instructions to embedded or a folder"
+    return read_pinned(url, module.sha256, cached, download, hint).decode("utf-8")
 
 
 def _read_folder_module(module: PromptModule, folder: Path) -> tuple[str, str]:
@@ -178,7 +153,7 @@ def source_label(spec: str) -> str:
 
 
 def load_instruction_sets(
-    spec: str, cache_dir: str | Path, download: Callable[[str], bytes] = _download
+    spec: str, cache_dir: str | Path, download: Callable[[str], bytes] = http_get
 ) -> InstructionSets:
     """Instruction sets of every task in registry.INSTRUCTION_TASKS from `spec` (embedded | pinned | folder)."""
     values = {}
@@ -326,7 +301,6 @@ __all__ = [
     "read_pinned_module",
     "select_instructions",
     "semantic_instructions",
-    "sha256_hex",
     "source_label",
     "split_counts",
 ]
