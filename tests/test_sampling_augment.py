@@ -359,6 +359,7 @@ def test_sample_and_augment_stages(stage_inputs):
     assert card["settings"]["cutoff_len"] == 512 and card["settings"]["source"] == "embedded"
     page = (w / "card" / "data_card.md").read_text()
     assert "| sst2 | 6 | n/a | 3 | 16 |" in page and "| sst2 | 3 | inverted |" in page
+    assert "paper (Table 2) n/a: that count of the COIN paper is not recorded in this project yet" in page
     # the length memo lets augment re-derive the selection without measuring again
     assert len(list((w / "cache" / "lengths").glob("*.npz"))) == 1
 
@@ -407,3 +408,17 @@ def test_length_memo_roundtrip_and_tokenizer_fingerprint(tmp_path):
     memo.save()
     assert LengthMemo(tmp_path / "cache", first).memo == {5: 12, -7: 30}
     assert LengthMemo(tmp_path / "cache", "other").memo == {}
+
+
+def test_card_shows_recorded_paper_counts(monkeypatch, stage_inputs):
+    from coin.data import datacard
+
+    monkeypatch.setitem(datacard.PAPER_TABLE2, "sst2", 2080)
+    monkeypatch.setitem(datacard.PAPER_TABLE2, "cola", 2080)
+    w = stage_inputs
+    run_sample(w)
+    run_augment(w)
+    card = json.loads((w / "card" / "data_card.json").read_text())
+    assert card["datasets"]["sst2"]["paper_entries"] == 2080
+    page = (w / "card" / "data_card.md").read_text()
+    assert "| sst2 | 6 | 2080 | 3 | 16 |" in page and "not recorded in this project" not in page

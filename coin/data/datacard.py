@@ -121,6 +121,12 @@ def card_markdown(card: Mapping[str, Any]) -> str:
             )
             + " |"
         )
+    if any(d["paper_entries"] is None for d in card["datasets"].values()):
+        lines += [
+            "",
+            "paper (Table 2) n/a: that count of the COIN paper is not recorded in this project yet "
+            "(PAPER_TABLE2 in coin/data/datacard.py).",
+        ]
     skipped = {n: d["skipped"] for n, d in card["datasets"].items() if d["skipped"]}
     if skipped:
         lines += ["", "Datasets that gave no pairs:", ""] + [f"- {n}: {why}" for n, why in skipped.items()]
