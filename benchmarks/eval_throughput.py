@@ -57,14 +57,14 @@ def build_model(params: Any, seed: int) -> tuple[Any, Any]:
 
 def synthetic_prompts(params: Any, n: int, seed: int) -> list[str]:
     """N eval-shaped prompts: blocks of ROWS_PER_INSTRUCTION contents under one instruction each."""
-    from coin.prompts.format import format_prompt
+    from coin.prompts.format import prompt_format
 
     rng = random.Random(seed + 1)
     instructions = [synthetic_sentence(rng, 14, 24) for _ in range(-(-n // ROWS_PER_INSTRUCTION))]
     prompts = []
     for i in range(n):
         content = f"Premise: {synthetic_sentence(rng)} Hypothesis: {synthetic_sentence(rng, 4, 9)}"
-        prompts.append(format_prompt(params.model.prompt_template, params.model.prompt_template_no_input, instructions[i // ROWS_PER_INSTRUCTION], content))
+        prompts.append(prompt_format(params.model).render(instructions[i // ROWS_PER_INSTRUCTION], content))
     return prompts
 
 

@@ -76,6 +76,7 @@ def main() -> None:
     import torch
 
     from coin.io import read_parquet
+    from coin.prompts.format import prompt_format
     from coin.params import load_params
     from coin.schemas import TRAIN
     from coin.training.collator import CoinCollator, EntryDataset
@@ -97,7 +98,7 @@ def main() -> None:
         model, tokenizer = model_for_training(base, params.model, params.seed)
         dataset = EntryDataset(frame)
         collator = CoinCollator(
-            tokenizer, params.model.prompt_template, params.model.prompt_template_no_input, params.sample.cutoff_len
+            tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len
         )
         micro = params.train.micro_batch_size
         n_batches = args.steps + args.warmup

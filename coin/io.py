@@ -112,6 +112,15 @@ def read_pinned(url: str, sha256: str, cached: Path, download: Callable[[str], b
     return data
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _check_sha256(data: bytes, expected: str, where: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected:

@@ -18,7 +18,8 @@ import yaml
 
 from coin.data.registry import EVAL_TASKS, FLAN_DATASETS
 from coin.errors import ParamsError
-from coin.prompts.format import EVAL_FORMATS
+from coin.evaluation.precision import PRECISIONS
+from coin.prompts.format import EVAL_FORMATS, PROMPT_FORMATS
 
 SOURCES = ("embedded", "hub", "local")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -28,7 +29,7 @@ PERTURB_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")
 SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank")
-PARSERS = ("prefix", "last_word")
+PARSERS = ("prefix", "last_word", "mention")
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -133,6 +134,8 @@ class LoraParams:
         _at_least("model.lora.r", self.r, 1)
         _at_least("model.lora.alpha", self.alpha, 1)
         _fraction("model.lora.dropout", self.dropout)
+        if self.init_adapter is not None and not self.enabled:
+            raise ParamsError(f"model.lora.init_adapter = {self.init_adapter!r} needs model.lora.enabled = true")
         if self.enabled and not self.target_modules:
             raise ParamsError("model.lora.target_modules is empty: name the modules to adapt, e.g. q_proj")
 
@@ -141,8 +144,9 @@ class LoraParams:
 class ModelParams:
     """The base causal LM and how prompts are formatted for it (training and evaluation alike)."""
 
-    base: str  # embedded-tiny | hub id | local path of a causal LM
+    base: str  # embedded-tiny | smollm2-135m-instruct | hub id | local model folder | local .gguf file
     dtype: str
+    prompt_format: str  # alpaca (prompt_template*) | chat (the tokenizer's chat template)
     prompt_template: str  # with {instruction} and {input}
     prompt_template_no_input: str  # with {instruction}
     gradient_checkpointing: bool
@@ -152,6 +156,7 @@ class ModelParams:
 
     def validate(self) -> None:
         _choice("model.dtype", self.dtype, DTYPES)
+        _choice("model.prompt_format", self.prompt_format, PROMPT_FORMATS)
         for key, needed in (("prompt_template", ("{instruction}", "{input}")), ("prompt_template_no_input", ("{instruction}",))):
             for placeholder in needed:
                 if placeholder not in getattr(self, key):
@@ -249,10 +254,11 @@ class EvalParams:
     tasks: list[str]
     n_samples: int  # rows per task (all where fewer), the same rows for every instruction and model
     scoring: str  # generate (greedy, the paper) | rank (label-word log-likelihood)
-    parse: str  # prefix (the COIN code) | last_word (PromptBench)
+    parse: str  # prefix (the COIN code) | last_word (PromptBench) | mention (first label word named)
     prompt_format: str  # trained (the layout the model was trained with) | input (instruction + input section)
     max_new_tokens: int
     batch_size: int
+    precision: str  # auto (bfloat16 autocast where the device supports it) | float32 | bfloat16
     states_task: str  # task whose last-token states are kept for the report's Figure 4
 
     def validate(self) -> None:
@@ -263,6 +269,7 @@ class EvalParams:
         _choice("eval.prompt_format", self.prompt_format, EVAL_FORMATS)
         _at_least("eval.max_new_tokens", self.max_new_tokens, 1)
         _at_least("eval.batch_size", self.batch_size, 1)
+        _choice("eval.precision", self.precision, PRECISIONS)
         _choice("eval.states_task", self.states_task, tuple(self.tasks))
 
 

@@ -41,6 +41,7 @@ def augment(
         "seed": p.seed,
         "n_entries": p.sample.n_entries,
         "cutoff_len": p.sample.cutoff_len,
+        "prompt_format": p.model.prompt_format,
         "prompt_template_no_input": p.model.prompt_template_no_input,
         "source": info.get("source"),
         "flan_templates": info.get("templates", {}).get("spec"),

@@ -55,12 +55,14 @@ def evaluate_model(
     from coin.evaluation.glue import prompt_grid
     from coin.evaluation.metrics import clean_cosines, summarize
     from coin.evaluation.scoring import score_grid
-    from coin.prompts.format import eval_template
+    from coin.evaluation.precision import inference_precision
+    from coin.prompts.format import prompt_format
 
     ev = params.eval
-    template = eval_template(params.model.prompt_template, params.model.prompt_template_no_input, ev.prompt_format)
-    grid = prompt_grid(prompts, rows, ev.tasks, template, params.model.prompt_template_no_input)
-    with tqdm(total=len(grid), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
+    grid = prompt_grid(prompts, rows, ev.tasks, prompt_format(params.model, tokenizer), ev.prompt_format)
+    precision, described = inference_precision(ev.precision, model.device.type)
+    typer.echo(f"evaluate {name}: {len(grid)} prompts, {ev.scoring}, {described}", err=True)
+    with precision, tqdm(total=len(grid), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
         scored, states = score_grid(
             model, tokenizer, grid, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=bar.update
         )

@@ -91,7 +91,9 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
     """The prompt set of every instruction task with evaluation rows (modes adversarial and random)."""
     from tqdm import tqdm
 
+    from coin.evaluation.precision import inference_precision
     from coin.prompts.attack import perturb_task
+    from coin.training.model import inference_device
     from coin.prompts.instructions import load_instruction_sets, source_label
 
     p = params.perturb
@@ -104,7 +106,8 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
 
     steps = len(tasks) * p.n_instructions * len([g for g in p.groups if g != "semantic"])
     rows: list[dict] = []
-    with tqdm(total=steps, desc="perturb", unit="instr", file=sys.stderr) as bar:
+    precision, _ = inference_precision(params.eval.precision, inference_device().type)
+    with precision, tqdm(total=steps, desc="perturb", unit="instr", file=sys.stderr) as bar:
 
         def on_step(step: dict) -> None:
             bar.update(1)
@@ -153,14 +156,12 @@ def accuracy_scorers(params: Any, model: Any, tokenizer: Any, tasks: dict[str, t
     """A cached accuracy scorer per instruction task (`attack_rows` output), in the evaluation prompt format."""
     from coin.evaluation.scoring import make_accuracy_fn
     from coin.prompts.attack import CachedScorer
-    from coin.prompts.format import eval_template
+    from coin.prompts.format import prompt_format
 
-    template = eval_template(params.model.prompt_template, params.model.prompt_template_no_input, params.eval.prompt_format)
+    render = prompt_format(params.model, tokenizer)
     return {
         task: CachedScorer(
-            make_accuracy_fn(
-                model, tokenizer, rows, eval_task, template, params.model.prompt_template_no_input, params.eval.batch_size
-            )
+            make_accuracy_fn(model, tokenizer, rows, eval_task, render, params.eval.prompt_format, params.eval.batch_size)
         )
         for task, (eval_task, rows) in tasks.items()
     }

@@ -64,6 +64,7 @@ def load_budget(tokenizer: Path, p):
     """The length budget of sample and augment (the tokenizer at `tokenizer`, sample.cutoff_len, the
     model's prompt format), memoised under data.cache_dir; returns (budget, memo)."""
     from coin.data.sampling import LengthBudget, memoized, token_length_fn
+    from coin.prompts.format import prompt_format
     from coin.errors import DataError
 
     if not Path(tokenizer).is_dir():
@@ -73,7 +74,7 @@ def load_budget(tokenizer: Path, p):
     tok = AutoTokenizer.from_pretrained(str(tokenizer))
     memo = LengthMemo(Path(p.data.cache_dir), tokenizer_fingerprint(Path(tokenizer)))
     length_fn = memoized(token_length_fn(tok), memo.memo)
-    budget = LengthBudget(length_fn, p.sample.cutoff_len, p.model.prompt_template, p.model.prompt_template_no_input)
+    budget = LengthBudget(length_fn, p.sample.cutoff_len, prompt_format(p.model, tok))
     return budget, memo
 
 

@@ -100,6 +100,7 @@ def run_training(
 
     from coin.errors import CoinError
     from coin.io import atomic_dir, read_parquet, write_json
+    from coin.prompts.format import prompt_format
     from coin.schemas import TRAIN
     from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import model_for_training, relative_reference, save_model_folder
@@ -116,9 +117,7 @@ def run_training(
     resume = checkpoint_to_resume(checkpoints, run_fingerprint(resolved, base, train))
     set_seed(params.seed)
     model, tokenizer = model_for_training(base, params.model, params.seed)
-    collator = CoinCollator(
-        tokenizer, params.model.prompt_template, params.model.prompt_template_no_input, params.sample.cutoff_len
-    )
+    collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
     args = training_arguments(params.train, params.seed, str(checkpoints), params.model.dtype, **arg_overrides)
     live_metrics = LiveMetrics(live=Live(dir=str(live), save_dvc_exp=False, dvcyaml=None))
     trainer = CoinTrainer(

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from coin.errors import CoinError
+from coin.prompts.format import PromptFormat
 from coin.training.collator import CoinCollator, EntryDataset, PairSampler, join_truncated, pair_order
 from coin.training.tokenizer import train_tokenizer
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TEMPLATE = "Q: {instruction}\nIn: {input}\nA: "
 TEMPLATE_NO_INPUT = "Q: {instruction}\nA: "
+FORMAT = PromptFormat("alpaca", TEMPLATE, TEMPLATE_NO_INPUT)
 _TEXTS = [
     "Q: Is the review glad or sad?\nA: glad",
     "Q: Tell if the two lines mean the same.\nA: same different",
@@ -55,7 +57,7 @@ def test_join_truncated_cuts_the_prompt_after_bos():
 
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_batch_layout_masks_and_positions(tokenizer, side):
-    collate = CoinCollator(tokenizer, TEMPLATE, TEMPLATE_NO_INPUT, cutoff_len=256, padding_side=side)
+    collate = CoinCollator(tokenizer, FORMAT, cutoff_len=256, padding_side=side)
     batch = collate(ENTRIES)
     ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
     assert ids.shape[0] == 4  # [orig_1, orig_2, pos_1, pos_2]
@@ -80,7 +82,7 @@ def test_batch_layout_masks_and_positions(tokenizer, side):
 
 
 def test_cutoff_applies_per_sequence(tokenizer):
-    collate = CoinCollator(tokenizer, TEMPLATE, TEMPLATE_NO_INPUT, cutoff_len=6, padding_side="right")
+    collate = CoinCollator(tokenizer, FORMAT, cutoff_len=6, padding_side="right")
     batch = collate(ENTRIES)
     assert batch["input_ids"].shape[1] == 6
     response = tokenizer("glad", add_special_tokens=False).input_ids + [2]
@@ -100,7 +102,7 @@ def test_left_and_right_padding_give_the_same_loss_and_states(tiny_lm):
     ]
     results = {}
     for side in ("left", "right"):
-        batch = CoinCollator(tok, TEMPLATE, TEMPLATE_NO_INPUT, 256, padding_side=side)(entries)
+        batch = CoinCollator(tok, FORMAT, 256, padding_side=side)(entries)
         with torch.no_grad():
             out = model(
                 input_ids=batch["input_ids"],

@@ -17,6 +17,7 @@ import yaml
 from coin.data.registry import EVAL_TASKS
 from coin.errors import DataError
 from coin.evaluation import glue, metrics, parsing, scoring
+from coin.prompts.format import PromptFormat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,7 +159,7 @@ def _eval_set() -> pd.DataFrame:
 
 
 def test_prompt_grid_gives_every_instruction_the_same_rows():
-    grid = glue.prompt_grid(_prompt_set(), _eval_set(), ["sst2", "rte"], TEMPLATE, TEMPLATE_NO_INPUT)
+    grid = glue.prompt_grid(_prompt_set(), _eval_set(), ["sst2", "rte"], PromptFormat("alpaca", TEMPLATE, TEMPLATE_NO_INPUT), "input")
     assert len(grid) == 3 * 4 + 2 * 4
     for (_task, _group, _pid), part in grid.groupby(["task", "group", "prompt_id"]):
         assert list(part["idx"]) == ([3, 7, 9] if _task == "sst2" else [0, 4])
@@ -166,7 +167,7 @@ def test_prompt_grid_gives_every_instruction_the_same_rows():
     assert (first["task"], first["group"], first["prompt_id"], first["idx"]) == ("sst2", "clean", 0, 3)
     assert first["prompt"] == "### Instruction:\nDecide the sst2 label, variant 0.\n\n### Input:\nA bright day.\n\n### Response:\n"
     with pytest.raises(DataError, match=r"^the prompt set has no instructions for 'mnli' \(used by 'mnli_m'\): rerun perturb$"):
-        glue.prompt_grid(_prompt_set(), pd.concat([_eval_set(), _eval_set().assign(task="mnli_m")]), ["mnli_m"], TEMPLATE, TEMPLATE_NO_INPUT)
+        glue.prompt_grid(_prompt_set(), pd.concat([_eval_set(), _eval_set().assign(task="mnli_m")]), ["mnli_m"], PromptFormat("alpaca", TEMPLATE, TEMPLATE_NO_INPUT), "input")
 
 
 # ---------------------------------------------------------------- scoring on a model with known logits
@@ -241,7 +242,7 @@ def test_make_accuracy_fn_scores_each_instruction_on_the_rows():
     model = _bigram(vocab, {"a": {"positive": 0.7, "negative": 0.2}, "b": {"negative": 0.8, "positive": 0.1}})
     rows = pd.DataFrame({"content": ["c", "c", "c"], "label": [1, 0, 0]})
     # the instruction is the prompt's last token, so it alone decides the prediction
-    accuracy = scoring.make_accuracy_fn(model, tokenizer, rows, "sst2", "{input} {instruction} ", "{instruction} ", batch_size=2)
+    accuracy = scoring.make_accuracy_fn(model, tokenizer, rows, "sst2", PromptFormat("alpaca", "{input} {instruction} ", "{instruction} "), "input", batch_size=2)
     assert accuracy(["a", "b"]) == pytest.approx([1 / 3, 2 / 3])
     assert accuracy([]) == []
 

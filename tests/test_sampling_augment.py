@@ -25,10 +25,11 @@ from coin.data.sampling import (
     whitespace_length_fn,
 )
 from coin.errors import DataError
+from coin.prompts.format import PromptFormat
 from coin.schemas import FLAN_TEMPLATES, SAMPLED, TRAIN
 
 ROOT = Path(__file__).resolve().parents[1]
-BUDGET = LengthBudget(whitespace_length_fn, 100, "I: {instruction} In: {input}", "I: {instruction} R:")
+BUDGET = LengthBudget(whitespace_length_fn, 100, PromptFormat("alpaca", "I: {instruction} In: {input}", "I: {instruction} R:"))
 
 
 def examples(name: str, labels: list[int], words: dict[int, int] | None = None) -> pd.DataFrame:
@@ -97,7 +98,7 @@ def test_round_robin_picks_a_seeded_order_per_dataset():
 
 
 def test_length_budget_measures_formatted_prompt_plus_response():
-    budget = LengthBudget(whitespace_length_fn, 5, "I: {instruction} In: {input}", "I: {instruction} R:")
+    budget = LengthBudget(whitespace_length_fn, 5, PromptFormat("alpaca", "I: {instruction} In: {input}", "I: {instruction} R:"))
     assert budget.texts(["a b", "c"], ["yes", ""]) == ["I: a b R:yes", "I: c R:"]
     # 4 words fits 5; an empty response never fits; 6 words is over
     assert budget.fits(["a b", "c", "a b c d"], ["yes", "", "x"]).tolist() == [True, False, False]
@@ -149,7 +150,7 @@ def test_first_pair_is_the_first_example_and_the_earliest_other_answer():
 def test_length_filter_drops_long_examples():
     words = {i: 40 for i in (0, 3, 4, 9)}  # 40-word fields cannot fit 20 words
     ex = examples("sst2", [0, 1] * 6, words)
-    budget = LengthBudget(whitespace_length_fn, 20, "{instruction}", "{instruction}")
+    budget = LengthBudget(whitespace_length_fn, 20, PromptFormat("alpaca", "{instruction}", "{instruction}"))
     sel = select_pairs(ex, SST2_T, ["sst2"], 8, seed=1, budget=budget, progress=False)
     used = {ex["example_id"][r] for p in sel.pairs for r in (p.anchor, p.negative)}
     assert used.isdisjoint({"000", "003", "004", "009"}) and len(used) == 8
@@ -167,7 +168,7 @@ def test_no_positive_no_negative_and_skipped_datasets_let_others_fill_up():
     tpl = pd.concat(
         [SST2_T, long_rte, templates("cola", ["{sentence}?\n{options_}", "{sentence}!\n{options_}"]), templates("stsb", ["{sentence1} {sentence2}\n{options_}"], "{answer_str}")]
     )
-    budget = LengthBudget(whitespace_length_fn, 30, "{instruction}", "{instruction}")
+    budget = LengthBudget(whitespace_length_fn, 30, PromptFormat("alpaca", "{instruction}", "{instruction}"))
     sel = select_pairs(ex, tpl, ["sst2", "rte", "cola", "stsb"], 8, seed=2, budget=budget, progress=False)
     assert {p.dataset for p in sel.pairs} == {"sst2"}
     stats = sel.stats()

@@ -15,6 +15,7 @@ import yaml
 from coin.errors import CoinError
 from coin.io import write_parquet
 from coin.params import merge, params_from_dict
+from coin.prompts.format import prompt_format
 from coin.schemas import FLAN_EXAMPLES, FLAN_TEMPLATES, TRAIN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def _trainer(model, tokenizer, objective, params, out, frame=None, **overrides):
     args = training_arguments(
         params.train, params.seed, str(out), save_strategy="no", disable_tqdm=True, **overrides
     )
-    collator = CoinCollator(tokenizer, params.model.prompt_template, params.model.prompt_template_no_input, 64)
+    collator = CoinCollator(tokenizer, prompt_format(params.model), 64)
     return CoinTrainer(
         model=model, args=args, train_dataset=EntryDataset(frame if frame is not None else train_frame()),
         data_collator=collator, objective=objective, seed=params.seed,

@@ -30,7 +30,7 @@ import pandas as pd
 from coin.data.flan_templates import render, render_target
 from coin.data.registry import FLAN_DATASETS
 from coin.errors import DataError
-from coin.prompts.format import format_prompt
+from coin.prompts.format import PromptFormat
 from coin.schemas import SAMPLED
 
 T = TypeVar("T")
@@ -98,19 +98,18 @@ def round_robin(sizes: Mapping[str, int], n: int, seed: int) -> list[tuple[str, 
 class LengthBudget:
     """Whether a FLAN prompt + response fits the training sequence length.
 
-    The text measured is format_prompt(prompt_template, prompt_template_no_input, flan_prompt) + target,
+    The text measured is prompt_format.render(flan_prompt) + target,
     as training sees it; `length_fn` gives token counts for a batch of texts. An entry fits when its
     count is at most `cutoff_len` and its response is not empty.
     """
 
     length_fn: LengthFn
     cutoff_len: int
-    prompt_template: str
-    prompt_template_no_input: str
+    prompt_format: PromptFormat
 
     def texts(self, prompts: Sequence[str], targets: Sequence[str]) -> list[str]:
         """The measured texts: formatted prompt followed by the response."""
-        return [format_prompt(self.prompt_template, self.prompt_template_no_input, p) + t for p, t in zip(prompts, targets)]
+        return [self.prompt_format.render(p) + t for p, t in zip(prompts, targets)]
 
     def fits(self, prompts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
         """Bool per entry: length <= cutoff_len and a non-empty response."""

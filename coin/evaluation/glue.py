@@ -16,7 +16,7 @@ import pandas as pd
 
 from coin.data.registry import EVAL_TASKS, EvalTask
 from coin.errors import DataError
-from coin.prompts.format import format_prompt
+from coin.prompts.format import PromptFormat
 
 # label words by label id (PromptBench's ID_TO_LABEL), keyed by eval task and by instruction task
 LABEL_WORDS: dict[str, tuple[str, ...]] = {
@@ -129,10 +129,11 @@ def prompt_grid(
     prompts: pd.DataFrame,
     rows: pd.DataFrame,
     tasks: list[str],
-    prompt_template: str,
-    prompt_template_no_input: str,
+    prompt_format: PromptFormat,
+    layout: str,
 ) -> pd.DataFrame:
-    """Every (eval task, instruction, row) to score, with its rendered prompt.
+    """Every (eval task, instruction, row) to score, with its prompt `prompt_format.render_eval(
+    instruction, content, layout)` (layout = eval.prompt_format: trained | input).
 
     `prompts` is a PROMPTS frame (instructions keyed by instruction task), `rows` an EVAL_SET frame.
     Each eval task uses the instructions of its instruction task (mnli_m and mnli_mm use mnli's).
@@ -160,7 +161,7 @@ def prompt_grid(
                         "idx": task_rows["idx"].to_numpy(),
                         "label": task_rows["label"].to_numpy(),
                         "prompt": [
-                            format_prompt(prompt_template, prompt_template_no_input, ins.text, c)
+                            prompt_format.render_eval(ins.text, c, layout)
                             for c in task_rows["content"]
                         ],
                     }

@@ -7,6 +7,7 @@ matched word in `label_words`, or -1 (INVALID) when nothing matches; an invalid 
 
 from __future__ import annotations
 
+import re
 import string
 
 INVALID = -1
@@ -50,6 +51,30 @@ def parse_last_word(output: str, label_words: list[str] | tuple[str, ...]) -> in
     return INVALID
 
 
-PARSERS = {"prefix": parse_prefix, "last_word": parse_last_word}
+def _mention_pattern(word: str) -> re.Pattern[str]:
+    """A label word as a whole word, case-insensitive; "_" or "-" in it also matches a space."""
+    parts = [re.escape(p) for p in re.split(r"[_\- ]", word.lower()) if p]
+    return re.compile(r"(?<![0-9a-z_])" + r"[ _\-]".join(parts) + r"(?![0-9a-z_])")
 
-__all__ = ["INVALID", "PARSERS", "STRIP_CHARS", "clean_output", "parse_last_word", "parse_prefix"]
+
+def parse_mention(output: str, label_words: list[str] | tuple[str, ...]) -> int:
+    """Index of the label word the answer names first, as a whole word (for free-text answers), else -1.
+
+    A real instruction-tuned model answers in sentences ("The sentiment is positive."), so the answer
+    is searched, not just its start. Matching is case-insensitive and on whole words ("acceptable" is
+    not found in "unacceptable"); "not entailment", "not-entailment" and "not_entailment" are one
+    label. The earliest mention wins, and at the same start the longer label, so "not entailment" is
+    never read as "entailment".
+    """
+    text = clean_output(output)
+    best: tuple[int, int, int] | None = None  # (start, -length, index)
+    for i, word in enumerate(label_words):
+        found = _mention_pattern(word).search(text)
+        if found and (best is None or (found.start(), -len(found.group())) < best[:2]):
+            best = (found.start(), -len(found.group()), i)
+    return INVALID if best is None else best[2]
+
+
+PARSERS = {"prefix": parse_prefix, "last_word": parse_last_word, "mention": parse_mention}
+
+__all__ = ["INVALID", "PARSERS", "STRIP_CHARS", "clean_output", "parse_last_word", "parse_mention", "parse_prefix"]

@@ -21,7 +21,7 @@ import pandas as pd
 from coin.errors import CoinError
 from coin.evaluation.glue import label_words as task_label_words
 from coin.evaluation.parsing import PARSERS
-from coin.prompts.format import format_prompt
+from coin.prompts.format import PromptFormat
 
 OnBatch = Optional[Callable[[int], Any]]  # called with the number of prompts each finished batch held
 
@@ -459,14 +459,14 @@ def make_accuracy_fn(
     tokenizer: Any,
     rows: pd.DataFrame,
     task: str,
-    prompt_template: str,
-    prompt_template_no_input: str,
+    prompt_format: PromptFormat,
+    layout: str,
     batch_size: int,
 ) -> Callable[[list[str]], list[float]]:
     """A function from instruction texts to the model's accuracy (in [0, 1]) on `rows` under each.
 
     acc(instruction) = mean over rows of [argmax_j rank(prompt(instruction, content), word_j) == label],
-    with prompt = format_prompt(prompt_template, prompt_template_no_input, instruction, content) and the
+    with prompt = prompt_format.render_eval(instruction, content, layout) (as evaluation renders it) and the
     label words of `task` (an eval or instruction task). All instructions of one call are scored in
     one `rank` call, so batches span instructions.
     """
@@ -480,7 +480,7 @@ def make_accuracy_fn(
         if not instructions:
             return []
         prompts = [
-            format_prompt(prompt_template, prompt_template_no_input, text, content)
+            prompt_format.render_eval(text, content, layout)
             for text in instructions
             for content in contents
         ]

@@ -1,8 +1,9 @@
 """Training batches: two views per entry in one padded batch, and a sampler that keeps pairs together.
 
 An entry (a row of data/train.parquet) gives two sequences that share the response:
-original = format_prompt(row.prompt) + target + eos, positive = format_prompt(row.positive_prompt) +
-target + eos. A micro-batch of k entries becomes 2k sequences [orig_1..orig_k, pos_1..pos_k].
+original = render(row.prompt) + target + eos, positive = render(row.positive_prompt) + target + eos,
+with render = PromptFormat.render (coin.prompts.format: alpaca templates or the chat template, whose
+eos is the end-of-turn token). A micro-batch of k entries becomes 2k sequences [orig_1..orig_k, pos_1..pos_k].
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from coin.errors import CoinError
-from coin.prompts.format import format_prompt
+from coin.prompts.format import PromptFormat
 
 IGNORE_INDEX = -100
 PADDING_SIDES = ("left", "right")
@@ -42,14 +43,14 @@ class CoinCollator:
     """Tokenize and pad training entries; see the module docstring for the batch layout.
 
     Prompt and response are tokenized separately (prompt with the tokenizer's special tokens, i.e. `<s>`
-    for LLaMA; response without, plus eos) and concatenated, so labels mask exactly the prompt.
+    for LLaMA; response without, plus eos) and concatenated, so labels mask exactly the prompt: the
+    loss is on the response (the assistant's turn, for chat) and its eos only.
     Returns tensors: input_ids, attention_mask, position_ids, labels (2k, T); pool_index (2k,): the
     last non-padding token of each sequence; groups (k,): each entry's pair_id.
     """
 
     tokenizer: Any
-    prompt_template: str
-    prompt_template_no_input: str
+    prompt_format: PromptFormat
     cutoff_len: int
     padding_side: str | None = None  # None: the tokenizer's own
 
@@ -61,13 +62,10 @@ class CoinCollator:
         if self.tokenizer.eos_token_id is None or self.tokenizer.pad_token_id is None:
             raise CoinError("the tokenizer lacks an eos or pad token: training needs both")
 
-    def _format(self, instruction: str) -> str:
-        return format_prompt(self.prompt_template, self.prompt_template_no_input, instruction)
-
     def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> list[tuple[list[int], list[int]]]:
         """(prompt ids, response ids) per formatted prompt and target, truncated to cutoff_len."""
         tok = self.tokenizer
-        prompt_ids = tok([self._format(p) for p in prompts], add_special_tokens=True)["input_ids"]
+        prompt_ids = tok([self.prompt_format.render(p) for p in prompts], add_special_tokens=True)["input_ids"]
         response_ids = tok(list(targets), add_special_tokens=False)["input_ids"]
         eos = tok.eos_token_id
         return [join_truncated(list(p), list(r) + [eos], self.cutoff_len) for p, r in zip(prompt_ids, response_ids)]

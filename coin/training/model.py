@@ -6,7 +6,10 @@ are:
 - `{"base": "embedded-tiny", "weights": "full", "params": ...}`: models/base, weights in the folder;
 - `{"base": <hub id or local path>, "weights": "none"}`: models/base as a pointer (no weight copy);
 - `{"base": <model folder relative to this one>, "weights": "full" | "lora", ...}`: a trained model,
-  full weights in the folder, or a peft LoRA adapter on top of the named base folder.
+  full weights in the folder, or a peft LoRA adapter on top of the named base folder;
+- a base's `"adapter": <hub id or path>` (model.lora.init_adapter): the base is evaluated with that
+  adapter applied, and training continues it;
+- a converted GGUF base also records `"gguf": {file, sha256, package, origin}` and its tokenizer fixes.
 
 `load_model` follows these pointers; a folder without `base.json` is read as a plain Hugging Face
 model folder, and a string that is not a folder as a hub id.
@@ -65,6 +68,13 @@ def build_tiny_model(tiny: TinyModelParams, tokenizer, seed: int):
         model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model.eval()
+
+
+def inference_device():
+    """The device evaluation runs on: the first CUDA GPU where there is one, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def ensure_pad_token(tokenizer):
@@ -127,36 +137,52 @@ def load_tokenizer(path: str | Path):
     return ensure_pad_token(tokenizer)
 
 
-def _load_weights(path: str | Path, dtype: str, for_training: bool, load_in_8bit: bool):
+def _load_weights(path: str | Path, dtype: str, for_training: bool, load_in_8bit: bool, with_adapter: bool = True):
     path = Path(path)
     if not path.exists():  # a hub id
         return _from_pretrained(str(path), dtype, load_in_8bit)
     info = read_base_info(path)
-    if info["weights"] == "full":
-        return _from_pretrained(str(path), dtype, load_in_8bit)
-    if info["weights"] == "none":
-        return _from_pretrained(info["base"], dtype, load_in_8bit)
-    from peft import PeftModel
+    if info["weights"] == "lora":
+        from peft import PeftModel
 
-    base = _load_weights(resolve_base(info["base"], path), dtype, for_training, load_in_8bit)
-    return PeftModel.from_pretrained(base, str(path), is_trainable=for_training)
+        # the trained adapter continues any init adapter of its base: load the bare base under it
+        base = _load_weights(resolve_base(info["base"], path), dtype, for_training, load_in_8bit, with_adapter=False)
+        return PeftModel.from_pretrained(base, str(path), is_trainable=for_training)
+    model = _from_pretrained(str(path) if info["weights"] == "full" else info["base"], dtype, load_in_8bit)
+    if with_adapter and info.get("adapter"):
+        from peft import PeftModel
+
+        try:
+            model = PeftModel.from_pretrained(model, info["adapter"], is_trainable=False)
+        except (OSError, ValueError) as exc:
+            raise CoinError(f"{path / BASE_FILE}: adapter {info['adapter']!r} cannot be loaded: {str(exc).splitlines()[0]}") from None
+    return model
 
 
-def load_model(path: str | Path, dtype: str = "float32", for_training: bool = False, load_in_8bit: bool = False):
+def load_model(
+    path: str | Path, dtype: str = "float32", for_training: bool = False, load_in_8bit: bool = False, with_adapter: bool = True
+):
     """Load `(model, tokenizer)` from a pipeline model folder (models/base, models/cit, models/coin).
 
     Follows `base.json`: tiny or trained full weights in the folder; a pointer to a hub id or local path;
     or a LoRA adapter on its base folder (returned as a `PeftModel`, trainable when `for_training`).
-    `dtype` is float32 | bfloat16 | float16; `load_in_8bit` needs bitsandbytes. The model is in eval
-    mode unless `for_training`. The tokenizer is the folder's own (pad token set, left padding).
+    A base whose base.json names an `adapter` (model.lora.init_adapter) is returned with that adapter
+    applied (the paper's Alpaca = LLaMA + Alpaca-LoRA), unless `with_adapter` is false (training, which
+    continues the adapter itself). `dtype` is float32 | bfloat16 | float16; `load_in_8bit` needs
+    bitsandbytes. The model is in eval mode unless `for_training`. The tokenizer is the folder's own
+    (pad token set, left padding).
     """
     if not Path(path).is_dir():
         raise CoinError(f"{path} is not a model folder: give models/base, models/cit or models/coin")
-    model = _load_weights(path, dtype, for_training, load_in_8bit)
+    model = _load_weights(path, dtype, for_training, load_in_8bit, with_adapter)
     tokenizer = load_tokenizer(path)
     if getattr(model.generation_config, "pad_token_id", None) is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return (model.train() if for_training else model.eval()), tokenizer
+    if for_training:  # the Trainer places it
+        return model.train(), tokenizer
+    if not load_in_8bit:  # 8-bit weights are placed by device_map
+        model = model.to(inference_device())
+    return model.eval(), tokenizer
 
 
 def add_lora(model, lora: LoraParams, for_training: bool = True):
@@ -195,7 +221,7 @@ def model_for_training(base: str | Path, params: ModelParams, seed: int):
 
     if params.dtype == "float16" and not params.lora.enabled:
         raise CoinError("model.dtype = 'float16' cannot train full weights: use bfloat16 or float32, or enable model.lora")
-    model, tokenizer = load_model(base, params.dtype, for_training=True, load_in_8bit=params.load_in_8bit)
+    model, tokenizer = load_model(base, params.dtype, for_training=True, load_in_8bit=params.load_in_8bit, with_adapter=False)
     if params.load_in_8bit:
         from peft import prepare_model_for_kbit_training
 
@@ -232,6 +258,7 @@ __all__ = [
     "add_lora",
     "build_tiny_model",
     "ensure_pad_token",
+    "inference_device",
     "load_model",
     "load_tokenizer",
     "model_for_training",
