@@ -74,6 +74,31 @@ def test_parse_last_word(output, words, expected):
     assert parsing.parse_last_word(output, words) == expected
 
 
+@pytest.mark.parametrize(
+    ("output", "words", "expected"),
+    [
+        ("The sentiment of this review is positive.", SST2, 1),
+        ("NEGATIVE", SST2, 0),
+        ("It is not positive, it is negative.", SST2, 1),  # the first mention wins
+        ("The premise does not support it: not entailment.", ENTAIL, 1),
+        ("not_entailment", ENTAIL, 1),
+        ("Not-entailment, I think", ENTAIL, 1),
+        ("entailment", ENTAIL, 0),
+        ("This is entailment, not not_entailment", ENTAIL, 0),
+        ("The questions are not equivalent.", EQUIV, 0),
+        ("They are equivalent", EQUIV, 1),
+        ("The sentence is unacceptable.", COLA, 0),  # "acceptable" is not a whole word here
+        ("The sentence is grammatically acceptable", COLA, 1),
+        ("The sentence is grammatically correct.", COLA, -1),
+        ("positives and negatives", SST2, -1),
+        ("neutral", MNLI, 1),
+        ("", SST2, -1),
+    ],
+)
+def test_parse_mention(output, words, expected):
+    assert parsing.parse_mention(output, words) == expected
+
+
 # ---------------------------------------------------------------- glue facts and the sample
 
 
