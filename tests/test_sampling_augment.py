@@ -358,8 +358,7 @@ def test_sample_and_augment_stages(stage_inputs):
     assert card["templates_skipped"] == [{"flan_key": "sst2", "reason": "inverted", "template_id": 3}]
     assert card["settings"]["cutoff_len"] == 512 and card["settings"]["source"] == "embedded"
     page = (w / "card" / "data_card.md").read_text()
-    assert "| sst2 | 6 | n/a | 3 | 16 |" in page and "| sst2 | 3 | inverted |" in page
-    assert "paper (Table 2) n/a: that count of the COIN paper is not recorded in this project yet" in page
+    assert "| sst2 | 67349 | 16 | 6 | 0 | 6 | 0 | 0 | 6 | 2682 | 3 |" in page and "| sst2 | 3 | inverted |" in page
     # the length memo lets augment re-derive the selection without measuring again
     assert len(list((w / "cache" / "lengths").glob("*.npz"))) == 1
 
