@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coin.data.examples import template_fields  # noqa: E402
-from coin.data.hub_layout import write_hub_repo  # noqa: E402
+from coin.data.hub_layout import write_registry_repo  # noqa: E402
 from coin.data.registry import FLAN_DATASETS  # noqa: E402
 from coin.embedded.mirror import mirror_class_labels  # noqa: E402
 
@@ -86,7 +86,7 @@ def build_mirror(root: Path, seed: int = 0) -> None:
         repos.setdefault(split.hub_id, {})[key] = frame
     labels = mirror_class_labels()  # ClassLabel names per (config, label column), as the embedded mirror writes
     for hub_id, frames in repos.items():
-        write_hub_repo(root, hub_id, frames, labels.get(hub_id))
+        write_registry_repo(root, hub_id, frames, labels.get(hub_id))
 
 
 def write_patterns(path: Path) -> None:

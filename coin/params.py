@@ -216,7 +216,7 @@ class PerturbParams:
     """PromptBench-style instruction perturbations (COIN section 4.3)."""
 
     mode: str
-    instructions: str  # embedded | pinned (PromptBench at its pinned commit) | folder with the prompt modules
+    instructions: str  # embedded | pinned (PromptBench at its pinned commit) | pinned-current (release 0.0.4) | folder with the prompt modules
     file: Optional[str]  # mode = file: a prompt set (JSON or Parquet in the prompts schema)
     n_instructions: int  # clean instructions per task: half task-oriented, half role-oriented
     selection: str

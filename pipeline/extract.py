@@ -62,6 +62,7 @@ def extract(
                 cache_dir=p.data.cache_dir,
                 columns=hub_columns(dataset),
                 max_rows=n,
+                name=name,
             )
         rows, stats = normalise_with_stats(dataset, loaded[key], p.data.max_train_examples, flan_holdout)
         parts.append(rows)

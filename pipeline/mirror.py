@@ -16,7 +16,7 @@ def mirror(
     params: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
 ) -> None:
     """Build the embedded mirror (seed, data.mirror_train_rows, data.mirror_eval_rows) and write it atomically."""
-    from coin.data.hub_layout import write_hub_repo
+    from coin.data.hub_layout import write_registry_repo
     from coin.embedded.mirror import build_mirror, mirror_class_labels
     from coin.io import atomic_dir
     from coin.params import load_params
@@ -28,7 +28,7 @@ def mirror(
         by_repo.setdefault(hub_id, {})[(config, split)] = frame
     labels = mirror_class_labels()
     with atomic_dir(out) as tmp:
-        for hub_id in sorted(by_repo):
-            write_hub_repo(tmp, hub_id, by_repo[hub_id], labels.get(hub_id))
+        for hub_id in sorted(by_repo):  # each repo as `hf download` of its Parquet revision leaves it
+            write_registry_repo(tmp, hub_id, by_repo[hub_id], labels.get(hub_id))
     rows = sum(len(f) for f in frames.values())
     typer.echo(f"mirror: {len(by_repo)} repos, {len(frames)} splits, {rows} rows -> {out}")

@@ -93,14 +93,15 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
 
     from coin.evaluation.precision import inference_precision
     from coin.prompts.attack import perturb_task
+    from coin.prompts.instructions import SourceNotes, load_instruction_sets, source_label
     from coin.training.model import inference_device
-    from coin.prompts.instructions import load_instruction_sets, source_label
 
     p = params.perturb
     cache_dir = Path(params.data.cache_dir)
     started = time.perf_counter()
     tasks = attack_rows(eval_rows, p.n_attack_samples)
-    sets = load_instruction_sets(p.instructions, cache_dir)
+    notes = SourceNotes()
+    sets = load_instruction_sets(p.instructions, cache_dir, notes=notes)
     tools = make_tools(p, cache_dir) if {"deepwordbug", "textfooler"} & set(p.groups) else None
     scorers = make_scorers(params, model_path, tasks) if p.mode == "adversarial" or p.selection == "top" else {}
 
@@ -116,6 +117,15 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
 
         for task in tasks:
             rows += perturb_task(task, sets[task], p, params.seed, source_label(p.instructions), tools, scorers.get(task), on_step)
+    for row in rows:  # the source's input slot, repairs and skipped entries, on each clean row
+        if row["group"] == "clean":
+            details = json.loads(row["details"])
+            note = notes.entries.get((row["task"], details["kind"], details["position"]))
+            extra = {"source": note} if note else {}
+            if notes.skipped.get(row["task"]):
+                extra["source_skipped"] = notes.skipped[row["task"]]
+            if extra:
+                row["details"] = json.dumps({**details, **extra}, sort_keys=True, ensure_ascii=False)
     if scorers:
         hits = sum(s.hits for s in scorers.values())
         requests = sum(s.requests for s in scorers.values())

@@ -41,6 +41,7 @@ def prepare_eval(
                     local_dir=p.data.local_dir,
                     mirror_dir=str(mirror),
                     cache_dir=p.data.cache_dir,
+                    name=name,
                 )
             frames.append(loaded[key])
         rows = eval_rows(task, frames, p.eval.n_samples, p.seed)

@@ -158,7 +158,9 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, s
         f"Base model `{cfg.model.base}`; COIN with λ = {format_lambda(cfg.loss.lam)}, τ = {cfg.loss.temperature:g}, "
         f"negatives `{cfg.loss.negatives}`; {cfg.eval.n_samples} rows per task, {cfg.perturb.n_instructions} "
         f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}`.",
-        "Accuracy is in %, shown as mean ± population std over a task's instructions.",
+        "Accuracy is in %, shown as mean ± population std over a task's instructions. Beside each model: the "
+        "paper's number (its LLaMA-7B run: Table 1 and Table 3 of arXiv 2402.11138; base = Alpaca) with ours − "
+        "paper in brackets; n/a where the paper reports none.",
         "",
         "## Table 1: accuracy per task category",
         "",

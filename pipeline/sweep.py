@@ -72,7 +72,8 @@ def sweep(
     caption = (
         "# λ sweep (Table 4 / Figure 5)\n\n"
         "COIN accuracy (%) per perturbation group, mean over datasets (the metrics' `average`); "
-        "Perturbed mean averages the perturbed groups. One row per λ (the newest run of each).\n\n"
+        "Perturbed mean averages the perturbed groups. One row per λ (the newest run of each). Beside each: "
+        "the paper's Table 4 average (its LLaMA-7B run) with ours − paper.\n\n"
     )
     with atomic_dir(out) as tmp:
         write_text(caption + sweep_markdown(result.table, groups, labels) + "\n![Figure 5](figure5.png)\n", tmp / "sweep.md")

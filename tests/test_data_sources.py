@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from coin.data.examples import FORMATS, hub_columns, normalise, normalise_with_stats, template_fields
-from coin.data.hub_layout import write_hub_repo
+from coin.data.hub_layout import write_hub_repo, write_registry_repo
 from coin.data.registry import FLAN_DATASETS
 from coin.data.sources import load_split
 from coin.errors import DataError
@@ -73,8 +73,125 @@ def test_load_split_missing_column(tmp_path):
 
 def test_load_split_missing_config(tmp_path):
     write_glue(tmp_path / "mirror", sst2_frame())
-    with pytest.raises(DataError, match=r"^cannot read nyu-mll/glue \(cola\) split 'train' from .*glue: BuilderConfig 'cola' not found"):
-        load_split(FLAN_DATASETS["cola"].train, "embedded", None, tmp_path / "mirror", cache_dir=tmp_path / "cache")
+    folder = tmp_path / "mirror" / "nyu-mll" / "glue"
+    with pytest.raises(DataError) as info:
+        load_split(FLAN_DATASETS["cola"].train, "embedded", None, tmp_path / "mirror", cache_dir=tmp_path / "cache", name="cola")
+    assert str(info.value) == (
+        f"cola: {folder} has no cola/train-*.parquet for nyu-mll/glue (cola) split 'train' (it holds README.md, sst2/): "
+        f"get it with `hf download --repo-type dataset nyu-mll/glue --local-dir {folder}`"
+    )
+
+
+# ---------------------------------------------------------------- today's hub layouts (fixtures written by us)
+
+TREC = FLAN_DATASETS["trec"].train
+S140 = FLAN_DATASETS["sentiment140"].train
+TREC_ROWS = pd.DataFrame({"text": ["Who built the mill?", "How far is the pier?"], "coarse_label": [3, 5], "fine_label": [29, 40]})
+
+
+def write_script_only(folder: Path, script: str, extra: tuple[str, ...] = ()) -> None:
+    """A repo's main branch as the hub has it for trec and sentiment140: a loading script, no data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / script).write_text("# a loading script (never run)\n")
+    (folder / "README.md").write_text("# a dataset card without configs\n")
+    for name in extra:
+        (folder / name).write_text("{}\n")
+
+
+def write_trec_convert(folder: Path) -> None:
+    """trec at refs/convert/parquet: default/train/0000.parquet, no README."""
+    (folder / "default" / "train").mkdir(parents=True, exist_ok=True)
+    TREC_ROWS.to_parquet(folder / "default" / "train" / "0000.parquet", index=False)
+
+
+def test_registry_pins_the_parquet_revisions_and_paths():
+    assert (TREC.revision, TREC.file) == ("refs/convert/parquet", "default/train/0000.parquet")
+    assert (S140.revision, S140.file) == ("refs/pr/6", "sentiment140/train-00000-of-00001.parquet")
+    assert FLAN_DATASETS["ag_news"].train.file == "data/train-00000-of-00001.parquet"
+    assert FLAN_DATASETS["anli_r2"].train.file == "plain_text/train_r2-00000-of-00001.parquet"
+    assert FLAN_DATASETS["wsc"].train.file == "wsc.fixed/train-00000-of-00001.parquet"
+    assert TREC.download_command("/m/CogComp/trec") == (
+        "hf download --repo-type dataset CogComp/trec --revision refs/convert/parquet --local-dir /m/CogComp/trec"
+    )
+
+
+def test_script_only_folder_is_one_line_with_the_download_command(tmp_path):
+    folder = tmp_path / "copies" / "CogComp" / "trec"
+    write_script_only(folder, "trec.py", ("dataset_infos.json",))
+    with pytest.raises(DataError) as info:
+        load_split(TREC, "local", str(tmp_path / "copies"), None, cache_dir=tmp_path / "cache", name="trec")
+    assert str(info.value) == (
+        f"trec: {folder} holds only a loading script (README.md, dataset_infos.json, trec.py), which datasets no "
+        "longer runs, not default/train/0000.parquet: get the Parquet files with "
+        f"`hf download --repo-type dataset CogComp/trec --revision refs/convert/parquet --local-dir {folder}`"
+    )
+
+
+@pytest.mark.parametrize("with_main", [False, True])
+def test_trec_convert_revision_reads_alone_or_beside_main(tmp_path, with_main):
+    folder = tmp_path / "copies" / "CogComp" / "trec"
+    if with_main:
+        write_script_only(folder, "trec.py", ("dataset_infos.json",))
+    write_trec_convert(folder)
+    frame = load_split(TREC, "local", str(tmp_path / "copies"), None, cache_dir=tmp_path / "cache")
+    assert frame.to_dict("list") == {"text": ["Who built the mill?", "How far is the pier?"], "coarse_label": [3, 5], "fine_label": [29, 40]}
+
+
+def test_sentiment140_pr_revision_and_ag_news_data_folder(tmp_path):
+    root = tmp_path / "copies"
+    write_script_only(root / "stanfordnlp" / "sentiment140", "sentiment140.py")
+    tweets = pd.DataFrame(
+        {"text": ["rainy again", "sunny at last"], "date": ["Mon Apr 06", "Tue Apr 07"], "user": ["a", "b"],
+         "sentiment": np.array([0, 4], dtype=np.int32), "query": ["NO_QUERY", "NO_QUERY"]}
+    )
+    write_registry_repo(root, "stanfordnlp/sentiment140", {("sentiment140", "train"): tweets})
+    (root / "stanfordnlp" / "sentiment140" / "sentiment140.py").write_text("# main's script, beside the PR files\n")
+    news = pd.DataFrame({"text": ["Rates rise.", "Team wins."], "label": [2, 1]})
+    write_registry_repo(root, "fancyzhx/ag_news", {(None, "train"): news})
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet")) == [
+        "fancyzhx/ag_news/data/train-00000-of-00001.parquet",
+        "stanfordnlp/sentiment140/sentiment140/train-00000-of-00001.parquet",
+    ]
+    got = load_split(S140, "local", str(root), None, cache_dir=tmp_path / "cache", columns=["text", "sentiment"])
+    assert got.to_dict("list") == {"text": ["rainy again", "sunny at last"], "sentiment": [0, 4]}
+    got = load_split(FLAN_DATASETS["ag_news"].train, "local", str(root), None, cache_dir=tmp_path / "cache")
+    assert got["label"].tolist() == [2, 1]
+
+
+def test_a_file_that_is_not_parquet_is_one_line(tmp_path):
+    folder = tmp_path / "copies" / "CogComp" / "trec"
+    write_trec_convert(folder)
+    file = folder / "default" / "train" / "0000.parquet"
+    file.write_bytes(file.read_bytes()[:40])  # truncated download
+    with pytest.raises(DataError) as info:
+        load_split(TREC, "local", str(tmp_path / "copies"), None, cache_dir=tmp_path / "cache", name="trec")
+    message = str(info.value)
+    assert message.startswith(f"trec: {file} is not a readable Parquet file (")
+    assert message.endswith("): download CogComp/trec (default) split 'train' at revision refs/convert/parquet again")
+    assert "\n" not in message
+
+
+def test_hub_source_passes_the_pinned_revision_and_reports_failures_in_one_line(monkeypatch):
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(path, config, split, revision=None, cache_dir=None, columns=None):
+        calls.append((path, config, split, revision, columns))
+        if path == "stanfordnlp/sentiment140":
+            raise RuntimeError("Dataset scripts are no longer supported, but found sentiment140.py\nmore")
+        return datasets.Dataset.from_pandas(TREC_ROWS[columns] if columns else TREC_ROWS)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    frame = load_split(TREC, "hub", None, None, columns=["text", "coarse_label"], max_rows=2)
+    assert calls == [("CogComp/trec", None, "train[:2]", "refs/convert/parquet", ["text", "coarse_label"])]
+    assert frame["coarse_label"].tolist() == [3, 5]
+    with pytest.raises(DataError) as info:
+        load_split(S140, "hub", None, None, name="sentiment140")
+    assert str(info.value) == (
+        "sentiment140: cannot read stanfordnlp/sentiment140 (sentiment140) split 'train' at revision refs/pr/6 from "
+        "stanfordnlp/sentiment140: Dataset scripts are no longer supported, but found sentiment140.py"
+    )
 
 
 def test_load_split_local_needs_local_dir():
@@ -300,7 +417,7 @@ PATTERNS_FIXTURE = '''PATTERNS = {
 
 def write_params(tmp_path: Path, **data) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"].update(datasets=["sst2", "trec"], flan_templates=str(tmp_path / "templates.py"), cache_dir=str(tmp_path / "cache"), **data)
+    params["data"].update({"datasets": ["sst2", "trec"], "flan_templates": str(tmp_path / "templates.py"), "cache_dir": str(tmp_path / "cache"), **data})
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     (tmp_path / "templates.py").write_text(PATTERNS_FIXTURE)
@@ -312,7 +429,7 @@ def write_mirror(root: Path) -> None:
     trec = pd.DataFrame(
         {"text": ["Who wrote it?", "When did it end?", "What is a lute?"], "coarse_label": [3, 5, 1], "fine_label": [30, 40, 9]}
     )
-    write_hub_repo(root, "CogComp/trec", {(None, "train"): trec}, {(None, "coarse_label"): ("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM")})
+    write_registry_repo(root, "CogComp/trec", {(None, "train"): trec}, {(None, "coarse_label"): ("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM")})
 
 
 def test_extract_stage(tmp_path):
@@ -355,6 +472,48 @@ def test_extract_stage_reports_a_missing_dataset_in_one_line(tmp_path, capsys):
     assert info.value.code == 2
     folder = tmp_path / "mirror" / "CogComp" / "trec"
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"error: {folder} does not exist: data.source = 'embedded' expects a copy of hub dataset CogComp/trec there"
+        f"error: trec: {folder} does not exist: data.source = 'embedded' expects a copy of hub dataset CogComp/trec there"
     )
     assert not (tmp_path / "flan").exists()
+
+
+def test_extract_all_25_datasets_from_todays_hub_layouts_and_stop_on_script_only(tmp_path, capsys):
+    """A local copy as `hf download` leaves it today: trec and sentiment140 hold main's script beside their
+    Parquet revisions. Extract reads all 25 datasets; with main alone it stops in one line."""
+    from coin.embedded.mirror import build_mirror, mirror_class_labels
+    from pipeline.extract import extract
+
+    root = tmp_path / "copies"
+    frames = build_mirror(0, 6, 2)
+    labels = mirror_class_labels()
+    for hub_id in sorted({h for h, _, _ in frames}):
+        write_registry_repo(root, hub_id, {(c, s): f for (h, c, s), f in frames.items() if h == hub_id}, labels.get(hub_id))
+    write_script_only(root / "CogComp" / "trec", "trec.py", ("dataset_infos.json",))
+    write_script_only(root / "stanfordnlp" / "sentiment140", "sentiment140.py")
+    default_templates = yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["flan_templates"]
+    params = write_params(
+        tmp_path, source="local", local_dir=str(root), datasets=list(FLAN_DATASETS), max_train_examples=6, flan_templates=default_templates
+    )
+    extract(mirror=tmp_path / "unused", out=tmp_path / "flan", params=params)
+    info = json.loads((tmp_path / "flan" / "extract.json").read_text())
+    assert sorted(info["datasets"]) == sorted(FLAN_DATASETS)
+    assert info["datasets"]["trec"] == {
+        "hub_id": "CogComp/trec", "config": None, "split": "train", "rows_read": 6, "rows_kept": 0, "flan_holdout": 6,
+    }  # 6 rows read; FLAN's held-out tail of trec takes all 6 of this tiny copy
+    assert info["datasets"]["sentiment140"] == {
+        "hub_id": "stanfordnlp/sentiment140", "config": "sentiment140", "split": "train", "rows_read": 6, "rows_kept": 6,
+    }
+
+    (root / "CogComp" / "trec" / "default" / "train" / "0000.parquet").unlink()
+    (root / "CogComp" / "trec" / "default" / "train").rmdir()
+    (root / "CogComp" / "trec" / "default").rmdir()
+    with pytest.raises(SystemExit) as exit_info:
+        extract(mirror=tmp_path / "unused", out=tmp_path / "flan2", params=params)
+    assert exit_info.value.code == 2
+    folder = root / "CogComp" / "trec"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: trec: {folder} holds only a loading script (README.md, dataset_infos.json, trec.py), which datasets "
+        "no longer runs, not default/train/0000.parquet: get the Parquet files with "
+        f"`hf download --repo-type dataset CogComp/trec --revision refs/convert/parquet --local-dir {folder}`"
+    )
+    assert not (tmp_path / "flan2").exists()

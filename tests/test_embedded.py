@@ -367,9 +367,18 @@ def test_mirror_stage_writes_every_repo_deterministically(tmp_path):
     a, b = _tree_bytes(tmp_path / "a"), _tree_bytes(tmp_path / "b")
     assert a == b  # byte-identical Parquet and README files
     assert len([name for name in a if name.endswith(".parquet")]) == 33
-    assert len([name for name in a if name.endswith("README.md")]) == 10
+    assert len([name for name in a if name.endswith("README.md")]) == 9  # trec's Parquet conversion has none
     assert "nyu-mll/glue/mnli/validation_mismatched-00000-of-00001.parquet" in a
-    assert "CogComp/trec/default/train-00000-of-00001.parquet" in a
+    # each repo in its real layout: ag_news under data/, trec and sentiment140 as their Parquet revisions
+    assert [n for n in a if n.startswith(("CogComp/", "fancyzhx/ag_news/", "stanfordnlp/sentiment140/"))] == [
+        "CogComp/trec/default/train/0000.parquet",
+        "fancyzhx/ag_news/README.md",
+        "fancyzhx/ag_news/data/train-00000-of-00001.parquet",
+        "stanfordnlp/sentiment140/README.md",
+        "stanfordnlp/sentiment140/sentiment140/train-00000-of-00001.parquet",
+    ]
+    readme = yaml.safe_load(a["fancyzhx/ag_news/README.md"].decode().split("---")[1])
+    assert readme["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-00000-of-00001.parquet"}]}]
 
 
 def test_mirror_stage_refuses_bad_params_without_writing(tmp_path):

@@ -472,7 +472,7 @@ def test_prepare_eval_stage_samples_each_task_once(tmp_path, monkeypatch):
     fake = types.ModuleType("coin.data.sources")
     calls = []
 
-    def load_split(split, source, local_dir, mirror_dir, cache_dir):
+    def load_split(split, source, local_dir, mirror_dir, cache_dir, name):
         calls.append((split.config, split.split, source))
         if split.config == "sst2":
             return pd.DataFrame({"sentence": [f"Sentence {i}." for i in range(10)], "label": [i % 2 for i in range(10)], "idx": list(range(10))})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -76,6 +77,49 @@ def write_prompt_folder(folder: Path) -> Path:
     return folder
 
 
+# Our own sentences for the entries that are malformed in the current release: rte and wnli open with an
+# instruction whose quoted label words hold the input slot, qqp with one that has no slot.
+QUOTED = 'Reply "entailment" or "not_entailment", just one word.'
+PLAIN_QQP = 'Say "equivalent" or "not_equivalent" for the pair.'
+TASK_SLOT, ROLE_SLOT = "\nQuestion:{content}\nAnswer:", "\nQuestion: {content}\nAnswer:"
+
+
+def paper_era_sets() -> dict:
+    """fixture_sets plus the plain forms of the entries that are malformed in the current release."""
+    sets = fixture_sets()
+    for task in ("rte", "wnli"):
+        sets["TASK_ORIENTED_PROMPT_SET"][task].insert(0, QUOTED)
+    sets["TASK_ORIENTED_PROMPT_SET"]["qqp"].insert(0, PLAIN_QQP)
+    return sets
+
+
+def write_current_folder(folder: Path, extra_sst2: tuple[str, ...] = ()) -> Path:
+    """The same instructions in the current release's layout: package paths, *_PROMPTS names, input slots,
+    rte/wnli's first entry with its slot inside the quotes, qqp's first without a slot."""
+    sets = paper_era_sets()
+    task = {t: [x + TASK_SLOT for x in v] for t, v in sets["TASK_ORIENTED_PROMPT_SET"].items()}
+    role = {t: [x + ROLE_SLOT for x in v] for t, v in sets["ROLE_ORIENTED_PROMPT_SET"].items()}
+    for t in ("rte", "wnli"):
+        task[t][0] = QUOTED.replace('not_entailment"', "not_entailment" + TASK_SLOT + '"')
+    task["qqp"][0] = PLAIN_QQP
+    task["sst2"] += list(extra_sst2)
+    values = {"task_oriented": task, "role_oriented": role, "semantic": sets["SEMANTIC_ADV_PROMPT_SET"]}
+    for name, module in ins.PROMPT_MODULES.items():
+        path = folder / module.current_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(module_text(module.current_variable, values[name]))
+    return folder
+
+
+def write_paper_era_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    sets = paper_era_sets()
+    for module in ins.PROMPT_MODULES.values():
+        (folder / module.path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / module.path).write_text(module_text(module.variable, sets[module.variable]))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def ta(tmp_path_factory):
     return import_textattack(tmp_path_factory.mktemp("cache") / "textattack")
@@ -111,6 +155,76 @@ def test_parse_prompt_module_reads_the_literal_without_running_it():
     assert str(info.value) == "x.py: X is not a literal dict of strings"
 
 
+def test_read_entry_rules():
+    assert ins.read_entry("Pick one of the labels." + TASK_SLOT, True) == ("Pick one of the labels.", {"input_slot": TASK_SLOT})
+    assert ins.read_entry("Pick one. " + ROLE_SLOT, True) == ("Pick one.", {"input_slot": ROLE_SLOT})
+    mid = 'Answer "yes" or "no' + TASK_SLOT + '", one word.'
+    assert ins.read_entry(mid, True) == ('Answer "yes" or "no", one word.', {"input_slot": TASK_SLOT, "repair": ins.REPAIR_MID_SLOT})
+    assert ins.read_entry("Pick one.", True) == ("Pick one.", {"repair": ins.NO_SLOT})
+    assert ins.read_entry("Pick one.", False) == ("Pick one.", {})
+    assert ins.read_entry("Compare {content} with {content}.", True) == (
+        None, {"reason": "2 {content} placeholder(s), not one input slot of the form \\n<label>:{content}\\n<label>:"}
+    )
+    assert ins.read_entry(TASK_SLOT, True) == (None, {"reason": "nothing but an input slot"})
+
+
+def test_both_promptbench_layouts_read_to_the_same_clean_instructions(tmp_path):
+    paper_notes, current_notes = ins.SourceNotes(), ins.SourceNotes()
+    paper = ins.load_instruction_sets(str(write_paper_era_folder(tmp_path / "paper")), tmp_path, notes=paper_notes)
+    current = ins.load_instruction_sets(
+        str(write_current_folder(tmp_path / "current", ("Compare {content} and {content}.",))), tmp_path, notes=current_notes
+    )
+    assert current == paper
+    assert paper["rte"]["task_oriented"][0] == QUOTED and paper["qqp"]["task_oriented"][0] == PLAIN_QQP
+    assert (paper_notes.entries, paper_notes.skipped) == ({}, {})
+    assert current_notes.entries[("rte", "task_oriented", 0)] == {"source_position": 0, "input_slot": TASK_SLOT, "repair": ins.REPAIR_MID_SLOT}
+    assert current_notes.entries[("qqp", "task_oriented", 0)] == {"source_position": 0, "repair": ins.NO_SLOT}
+    assert current_notes.entries[("sst2", "role_oriented", 1)] == {"source_position": 1, "input_slot": ROLE_SLOT}
+    assert current_notes.skipped == {
+        "sst2": [{"kind": "task_oriented", "source_position": 4, "reason": "2 {content} placeholder(s), not one input slot of the form \\n<label>:{content}\\n<label>:"}]
+    }
+
+
+def test_a_folder_with_neither_layouts_names_is_one_line(tmp_path):
+    folder = write_prompt_folder(tmp_path / "p")
+    (folder / "task_oriented.py").write_text(module_text("PROMPTS", {}))
+    with pytest.raises(DataError) as info:
+        ins.load_instruction_sets(str(folder), tmp_path)
+    assert str(info.value) == (
+        f"{folder / 'task_oriented.py'}: no top-level assignment to TASK_ORIENTED_PROMPT_SET (paper-era PromptBench) or "
+        "TASK_ORIENTED_PROMPTS (current release): expected a PromptBench prompt module"
+    )
+
+
+def test_pinned_current_release_reads_the_modules_inside_its_checked_wheel(tmp_path, monkeypatch):
+    import dataclasses
+    import hashlib
+    import io
+    import zipfile
+
+    source = write_current_folder(tmp_path / "current")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for module in ins.PROMPT_MODULES.values():
+            archive.write(source / module.current_path, module.current_path)
+    wheel = buffer.getvalue()
+    with pytest.raises(DataError) as info:  # the real pins refuse our stand-in wheel
+        ins.load_instruction_sets("pinned-current", tmp_path / "cache", download=lambda url: wheel)
+    got = hashlib.sha256(wheel).hexdigest()
+    assert str(info.value) == f"{ins.PROMPTBENCH_WHEEL}: sha256 {got} does not match the pinned {ins.PROMPTBENCH_WHEEL_SHA256}"
+    monkeypatch.setattr(ins, "PROMPTBENCH_WHEEL_SHA256", got)
+    pins = {
+        n: dataclasses.replace(m, current_sha256=hashlib.sha256((source / m.current_path).read_bytes()).hexdigest())
+        for n, m in ins.PROMPT_MODULES.items()
+    }
+    monkeypatch.setattr(ins, "PROMPT_MODULES", pins)
+    urls = []
+    sets = ins.load_instruction_sets("pinned-current", tmp_path / "cache", download=lambda url: urls.append(url) or wheel)
+    assert sets == ins.load_instruction_sets(str(write_paper_era_folder(tmp_path / "paper")), tmp_path)
+    assert urls == [ins.PROMPTBENCH_WHEEL]
+    assert ins.source_label("pinned-current") == "pinned-current"
+
+
 def test_folder_sets_have_both_kinds_and_each_language(sets):
     assert sorted(sets) == sorted(INSTRUCTION_TASKS)
     assert sets["cola"]["task_oriented"][0] == "Analyze the sentence and answer with acceptable or unacceptable."
@@ -120,7 +234,7 @@ def test_folder_sets_have_both_kinds_and_each_language(sets):
 
 def test_pinned_module_downloads_once_and_checks_sha256_on_every_read(tmp_path):
     text = module_text("TASK_ORIENTED_PROMPT_SET", {"sst2": ["Rate the tone."]}).encode()
-    module = ins.PromptModule("prompts/zero_shot/task_oriented.py", _sha256(text), "TASK_ORIENTED_PROMPT_SET")
+    module = dataclasses.replace(ins.PROMPT_MODULES["task_oriented"], sha256=_sha256(text))
     urls = []
 
     def download(url):
@@ -402,6 +516,23 @@ def test_stage_random_mode_is_deterministic(ta, tmp_path):
     textfooler = frame[frame["group"] == "textfooler"]["text"].tolist()
     assert textfooler[0] == "Analyze the statement and answer with positive or negative."
     assert textfooler[3] == "As a careful analyst, categorize the sentence as entailment, neutral or contradiction."
+
+
+def test_stage_records_the_current_layouts_slots_and_skipped_entries(tmp_path):
+    skipped = "Compare {content} and {content}."
+    folder = write_current_folder(tmp_path / "current", (skipped,))
+    params = write_stage_inputs(tmp_path, mode="random", instructions=str(folder), n_instructions=2, groups=["checklist"])
+    run_stage(tmp_path, params, tmp_path / "current.parquet")
+    current = read_parquet(tmp_path / "current.parquet", PROMPTS)
+    params = write_stage_inputs(tmp_path, mode="random", instructions=str(write_paper_era_folder(tmp_path / "paper")), n_instructions=2, groups=["checklist"])
+    run_stage(tmp_path, params, tmp_path / "paper.parquet")
+    paper = read_parquet(tmp_path / "paper.parquet", PROMPTS)
+    assert current["text"].tolist() == paper["text"].tolist()  # same clean instructions, same perturbations
+    sst2 = [json.loads(d) for d in current[(current["task"] == "sst2") & (current["group"] == "clean")]["details"]]
+    assert sst2[0]["source"] == {"source_position": 0, "input_slot": TASK_SLOT}
+    assert sst2[1]["source"] == {"source_position": 0, "input_slot": ROLE_SLOT}
+    assert sst2[0]["source_skipped"] == [{"kind": "task_oriented", "source_position": 4, "reason": ins.read_entry(skipped, True)[1]["reason"]}]
+    assert "source" not in json.loads(paper["details"].iloc[0])
 
 
 def test_file_mode_round_trips_json_and_parquet(tmp_path):

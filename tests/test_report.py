@@ -55,10 +55,33 @@ def test_table3_values_and_markdown():
     assert average["coin_minus_cit"] == pytest.approx(2.0)
     text = tables.table3_markdown(table)
     lines = text.splitlines()
-    assert lines[0] == "| Dataset | Group | Base | CIT | COIN | Δ (COIN − CIT) |"
-    assert lines[2] == "| SST-2 | Clean | 40.00 ± 1.00 | 50.00 ± 2.00 | 50.00 ± 1.50 | +0.00 |"
-    assert "| MRPC | TextFooler (word) | 41.00 ± 1.00 | 49.00 ± 2.30 | 50.00 ± 1.50 | +1.00 |" in lines
-    assert lines[-1] == "| Average | Semantic | 40.50 ± 1.00 | 46.50 ± 2.45 | 48.50 ± 1.50 | +2.00 |"
+    # beside each model: the paper's Table 3 (its LLaMA-7B run) and ours − paper
+    assert (row["coin_paper_mean"], row["coin_paper_std"], row["coin_minus_paper"]) == (71.9, 5.4, pytest.approx(-21.9))
+    assert average["base_paper_mean"] == 52.7  # all 10 columns evaluated: the paper's average applies
+    assert lines[0] == (
+        "| Dataset | Group | Base | Base paper 7B (ours − paper) | CIT | CIT paper 7B (ours − paper) "
+        "| COIN | COIN paper 7B (ours − paper) | Δ (COIN − CIT) |"
+    )
+    assert lines[2] == (
+        "| SST-2 | Clean | 40.00 ± 1.00 | 80.90 ± 5.70 (-40.90) | 50.00 ± 2.00 | 90.10 ± 2.40 (-40.10) "
+        "| 50.00 ± 1.50 | 91.40 ± 0.70 (-41.40) | +0.00 |"
+    )
+    assert (
+        "| MRPC | TextFooler (word) | 41.00 ± 1.00 | 43.30 ± 21.80 (-2.30) | 49.00 ± 2.30 | 56.40 ± 10.50 (-7.40) "
+        "| 50.00 ± 1.50 | 71.90 ± 5.40 (-21.90) | +1.00 |"
+    ) in lines
+    assert lines[-1] == (
+        "| Average | Semantic | 40.50 ± 1.00 | 52.70 ± 16.90 (-12.20) | 46.50 ± 2.45 | 67.90 ± 11.80 (-21.40) "
+        "| 48.50 ± 1.50 | 69.40 ± 10.60 (-20.90) | +2.00 |"
+    )
+
+
+def test_table3_paper_average_only_over_the_papers_columns():
+    table = tables.table3(_frame(), ["sst2", "cola"], GROUPS)
+    average = table[(table["task"] == "average") & (table["group"] == "clean")].iloc[0]
+    assert np.isnan(average["coin_paper_mean"]) and np.isnan(average["coin_minus_paper"])
+    sst2 = table[(table["task"] == "sst2") & (table["group"] == "clean")].iloc[0]
+    assert sst2["coin_paper_mean"] == 91.4
 
 
 def test_table1_categories_count_every_mnli_column():
@@ -72,11 +95,24 @@ def test_table1_categories_count_every_mnli_column():
     overall = table[(table["category"] == "average") & (table["group"] == "clean")].iloc[0]
     assert overall["cit_mean"] == pytest.approx(52.5)  # mean of 50, 51, 52.5, 56.5
     lines = tables.table1_markdown(table).splitlines()
-    assert lines[0] == "| Category | Group | Base | CIT | COIN | Δ (COIN − CIT) |"
-    assert "| Paraphrase | DeepWordBug (character) | 41.50 ± 1.00 | 50.50 ± 2.25 | 51.00 ± 1.50 | +0.50 |" in lines
+    assert lines[0] == (
+        "| Category | Group | Base | Base paper 7B (ours − paper) | CIT | CIT paper 7B (ours − paper) "
+        "| COIN | COIN paper 7B (ours − paper) | Δ (COIN − CIT) |"
+    )
+    # the paper's Table 1 has CIT and COIN on clean instructions only
+    assert (
+        "| Paraphrase | DeepWordBug (character) | 41.50 ± 1.00 | n/a | 50.50 ± 2.25 | n/a | 51.00 ± 1.50 | n/a | +0.50 |"
+    ) in lines
+    assert lines[2] == (
+        "| Sentiment | Clean | 40.00 ± 1.00 | n/a | 50.00 ± 2.00 | 89.00 ± 4.10 (-39.00) | 50.00 ± 1.50 | 90.40 ± 3.10 (-40.40) | +0.00 |"
+    )
     csv = tables.to_csv(table).splitlines()
-    assert csv[0] == "category,group,base_mean,base_std,cit_mean,cit_std,coin_mean,coin_std,coin_minus_cit"
-    assert csv[1] == "sentiment,clean,40.0000,1.0000,50.0000,2.0000,50.0000,1.5000,0.0000"
+    assert csv[0] == (
+        "category,group,base_mean,base_std,cit_mean,cit_std,coin_mean,coin_std,coin_minus_cit,"
+        "base_paper_mean,base_paper_std,base_minus_paper,cit_paper_mean,cit_paper_std,cit_minus_paper,"
+        "coin_paper_mean,coin_paper_std,coin_minus_paper"
+    )
+    assert csv[1] == "sentiment,clean,40.0000,1.0000,50.0000,2.0000,50.0000,1.5000,0.0000,,,,89.0000,4.1000,-39.0000,90.4000,3.1000,-40.4000"
 
 
 def test_extras_and_formatting():
@@ -235,7 +271,11 @@ def _exp_doc() -> list:
 def test_sweep_table_from_exp_show_json():
     result = sweep.collect_sweep(_exp_doc(), GROUPS)
     table = result.table
-    assert list(table.columns) == ["lambda", "log10_lambda", "experiment", "commit", *GROUPS, "perturbed"]
+    assert list(table.columns) == [
+        "lambda", "log10_lambda", "experiment", "commit", *GROUPS, "perturbed", *(f"paper_{g}" for g in GROUPS), "paper_perturbed"
+    ]
+    assert table["paper_clean"].tolist() == [69.7, 71.1, 68.6]  # the paper's Table 4 averages for lambda 10, 1000, 1e8
+    assert table["paper_perturbed"].tolist() == pytest.approx([66.525, 68.775, 66.075])
     assert table["log10_lambda"].tolist() == [1.0, 3.0, 8.0]
     assert table["lambda"].tolist() == [10.0, 1000.0, 100000000.0]
     assert table["experiment"].tolist() == ["lam10", "main", "lambig"]
@@ -248,7 +288,11 @@ def test_sweep_table_from_exp_show_json():
         "lam100: failed (stage failed)",
     ]
     lines = sweep.sweep_markdown(table, GROUPS, tables.GROUP_LABELS).splitlines()
-    assert lines[-1] == "| 100000000 | lambig | 58.00 | 56.00 | 54.00 | 52.00 | 50.00 | 53.00 |"
+    assert lines[0].startswith("| λ | Experiment | Clean | paper 7B (ours − paper) | DeepWordBug (character) | paper 7B (ours − paper) |")
+    assert lines[-1] == (
+        "| 100000000 | lambig | 58.00 | 68.60 (-10.60) | 56.00 | 65.00 (-9.00) | 54.00 | 64.10 (-10.10) "
+        "| 52.00 | 67.50 (-15.50) | 50.00 | 67.70 (-17.70) | 53.00 | 66.08 (-13.08) |"
+    )
 
 
 def test_sweep_command_writes_table_and_figure(tmp_path, capsys):
@@ -259,7 +303,10 @@ def test_sweep_command_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "sweep"
     sweep_command(out=out, exp_json=exp_json, metrics_file="reports/metrics/coin.json", params=ROOT / "params.yaml")
     first_row = (out / "sweep.csv").read_text().splitlines()[1]
-    assert first_row == f"10.0000,1.0000,lam10,{'2' * 40},55.0000,53.0000,51.0000,49.0000,47.0000,50.0000"
+    assert first_row == (
+        f"10.0000,1.0000,lam10,{'2' * 40},55.0000,53.0000,51.0000,49.0000,47.0000,50.0000,"
+        "69.7000,66.3000,64.3000,67.2000,68.3000,66.5250"
+    )
     assert "| 1000 | main | 60.00 |" in (out / "sweep.md").read_text()
     assert (out / "figure5.png").read_bytes()[:8] == PNG
     assert "sweep: " in capsys.readouterr().out
@@ -303,7 +350,10 @@ def test_report_command_end_to_end(tmp_path, capsys):
     assert capsys.readouterr().out == f"report: {out / 'report.md'} (tables, figures and significance in {out}/)\n"
     text = (out / "report.md").read_text()
     assert "![Figure 3: accuracy and std over instructions per group and model](figure3.png)" in text
-    assert "| Average | Semantic | 40.50 ± 1.00 | 46.50 ± 2.45 | 48.50 ± 1.50 | +2.00 |" in text
+    assert (
+        "| Average | Semantic | 40.50 ± 1.00 | 52.70 ± 16.90 (-12.20) | 46.50 ± 2.45 | 67.90 ± 11.80 (-21.40) "
+        "| 48.50 ± 1.50 | 69.40 ± 10.60 (-20.90) | +2.00 |"
+    ) in text
     assert "| All tasks | All perturbed | 320 | 50.00 | 75.00 | +25.00 |" in text
     assert "| DeepWordBug (character) | 4 | 2 |" in text
     assert (out / "plots" / "figure3_coin.csv").read_text().splitlines()[:2] == ["group,acc_mean,acc_std", "clean,54.5000,1.5000"]

@@ -359,8 +359,7 @@ def test_sample_and_augment_stages(stage_inputs):
     assert card["templates_skipped"] == [{"flan_key": "sst2", "reason": "inverted", "template_id": 3}]
     assert card["settings"]["cutoff_len"] == 512 and card["settings"]["source"] == "embedded"
     page = (w / "card" / "data_card.md").read_text()
-    assert "| sst2 | 6 | n/a | 3 | 16 |" in page and "| sst2 | 3 | inverted |" in page
-    assert "paper (Table 2) n/a: that count of the COIN paper is not recorded in this project yet" in page
+    assert "| sst2 | 67349 | 16 | 6 | 0 | 6 | 0 | 0 | 6 | 2682 | 3 |" in page and "| sst2 | 3 | inverted |" in page
     # the length memo lets augment re-derive the selection without measuring again
     assert len(list((w / "cache" / "lengths").glob("*.npz"))) == 1
 
@@ -411,15 +410,34 @@ def test_length_memo_roundtrip_and_tokenizer_fingerprint(tmp_path):
     assert LengthMemo(tmp_path / "cache", "other").memo == {}
 
 
-def test_card_shows_recorded_paper_counts(monkeypatch, stage_inputs):
-    from coin.data import datacard
-
-    monkeypatch.setitem(datacard.PAPER_TABLE2, "sst2", 2080)
-    monkeypatch.setitem(datacard.PAPER_TABLE2, "cola", 2080)
+def test_card_shows_the_papers_counts_and_why_ours_differ(stage_inputs):
     w = stage_inputs
     run_sample(w)
     run_augment(w)
     card = json.loads((w / "card" / "data_card.json").read_text())
-    assert card["datasets"]["sst2"]["paper_entries"] == 2080
+    sst2 = card["datasets"]["sst2"]
+    assert (sst2["hub_train_rows"], sst2["available"], sst2["fit_cutoff"], sst2["entries"], sst2["paper_entries"]) == (67349, 16, 6, 6, 2682)
     page = (w / "card" / "data_card.md").read_text()
-    assert "| sst2 | 6 | 2080 | 3 | 16 |" in page and "not recorded in this project" not in page
+    assert "| sst2 | 67349 | 16 | 6 | 0 | 6 | 0 | 0 | 6 | 2682 | 3 | 1, 2 | 0, 1, 2 |" in page
+    assert "- cola: the round robin stopped at 12 entries in all (the paper: 52002) before this dataset ran out" in page
+
+
+def test_gap_reasons_and_the_papers_own_shortfalls():
+    from coin.data import datacard
+
+    assert sum(v for v in datacard.PAPER_TABLE2.values()) == datacard.PAPER_TOTAL == 52002
+    assert datacard.paper_note("imdb") == "the paper's pool ran out: 354 entries are what survived its 256-token length filter"
+    assert datacard.paper_note("multirc") == "the paper's pool ran out: 30 entries are what survived its 256-token length filter"
+    assert datacard.paper_note("cb") == "the paper's pool ran out: the hub train split has 250 rows"
+    assert datacard.paper_note("sst2") == ""
+    imdb = {"name": "imdb", "entries": 40, "paper_entries": 354, "examined": 120, "available": 120, "fit_cutoff": 44, "hub_train_rows": 25000}
+    assert datacard.gap_reason(imdb, 2400) == (
+        "ran out: all 120 available examples examined, 44 fit cutoff_len (120 of the hub's 25000 train rows were read: "
+        "embedded mirror, data.max_train_examples or FLAN's held-out tail)"
+    )
+    more = {**imdb, "entries": 400, "examined": 500, "available": 900, "fit_cutoff": 420}
+    assert datacard.gap_reason(more, 52002) == (
+        "46 more: 420 of 500 examined examples fit this run's cutoff_len; "
+        "the paper's pool ran out: 354 entries are what survived its 256-token length filter"
+    )
+    assert datacard.gap_reason({**imdb, "entries": 354}, 52002) == ""

@@ -4,7 +4,9 @@
 `<config>/<split>-00000-of-00001.parquet` and a README.md whose YAML front matter lists the configs and
 their `data_files`. `datasets.load_dataset(folder, config, split=...)` reads such a folder offline. The
 embedded mirror, local copies and test fixtures all use this one layout, so one loader serves all three.
-A repo without configs uses the folder and config name `default` (load it with config None).
+A repo without configs uses the folder and config name `default` (load it with config None). A split
+may sit at another path (`paths`): ag_news keeps its files under `data/`, and the hub's Parquet
+conversion branch (trec) holds `default/<split>/0000.parquet` and no README (`readme=False`).
 """
 
 from __future__ import annotations
@@ -89,13 +91,16 @@ def readme_text(
     hub_id: str,
     schemas: Mapping[tuple[str | None, str], pa.Schema],
     class_labels: Mapping[tuple[str | None, str], Sequence[str]] | None = None,
+    paths: Mapping[tuple[str | None, str], str] | None = None,
 ) -> str:
     """README.md with YAML front matter: `configs` (config_name, data_files) and `dataset_info` features.
 
     `schemas` maps (config, split) to its Arrow schema; `class_labels` maps (config, column) to the
-    label names of a class-label column. Configs and splits are listed in sorted order.
+    label names of a class-label column; `paths` (config, split) to a file other than split_relpath.
+    Configs and splits are listed in sorted order.
     """
     class_labels = class_labels or {}
+    paths = paths or {}
     configs: dict[str, list[str]] = {}
     schema_of: dict[str, pa.Schema] = {}
     for (config, split), schema in sorted(schemas.items(), key=lambda kv: (config_dir_name(kv[0][0]), kv[0][1])):
@@ -106,7 +111,7 @@ def readme_text(
         schema_of.setdefault(name, schema)
     meta = {
         "configs": [
-            {"config_name": name, "data_files": [{"split": s, "path": split_relpath(None if name == DEFAULT_CONFIG else name, s)} for s in splits]}
+            {"config_name": name, "data_files": [{"split": s, "path": _path(paths, name, s)} for s in splits]}
             for name, splits in configs.items()
         ],
         "dataset_info": [
@@ -123,6 +128,13 @@ def readme_text(
     return f"---\n{front}---\n\n# {hub_id}\n\nParquet files in the hub's layout, one folder per config.\n"
 
 
+def _path(paths: Mapping[tuple[str | None, str], str], config_name: str, split: str) -> str:
+    for (config, s), path in paths.items():
+        if config_dir_name(config) == config_name and s == split:
+            return path
+    return split_relpath(None if config_name == DEFAULT_CONFIG else config_name, split)
+
+
 def _class_names(class_labels: Mapping[tuple[str | None, str], Sequence[str]], config_name: str, column: str) -> Sequence[str] | None:
     for (config, col), names in class_labels.items():
         if config_dir_name(config) == config_name and col == column and names:
@@ -135,12 +147,15 @@ def write_hub_repo(
     hub_id: str,
     frames: Mapping[tuple[str | None, str], pd.DataFrame],
     class_labels: Mapping[tuple[str | None, str], Sequence[str]] | None = None,
+    paths: Mapping[tuple[str | None, str], str] | None = None,
+    readme: bool = True,
 ) -> Path:
     """Write root/<hub_id>/ as a hub Parquet repo: one file per (config, split) plus README.md.
 
     The repo folder is replaced as a whole (coin.io.atomic_dir), so a reader sees the old repo or the
     new one. Files are written with fixed settings: the same frames give the same bytes. Returns the
-    repo folder. `class_labels` ((config, column) -> names) makes those columns ClassLabel features.
+    repo folder. `class_labels` ((config, column) -> names) makes those columns ClassLabel features;
+    `paths` ((config, split) -> file in the repo) overrides split_relpath; `readme=False` writes none.
     """
     if not frames:
         raise DataError(f"{hub_id}: no splits to write (frames is empty)")
@@ -152,13 +167,36 @@ def write_hub_repo(
         seen[name] = config
     target = repo_dir(root, hub_id)
     tables = {key: frame_to_table(frame) for key, frame in frames.items()}
+    relpath = {key: (paths or {}).get(key) or split_relpath(*key) for key in tables}
+    for rel in relpath.values():
+        if PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts or not rel.endswith(".parquet"):
+            raise DataError(f"{hub_id}: file path {rel!r} is not allowed: use a relative path ending in .parquet, without '..'")
     with atomic_dir(target) as tmp:
-        for (config, split), table in sorted(tables.items(), key=lambda kv: split_relpath(*kv[0])):
-            path = tmp / split_relpath(config, split)
+        for key, table in sorted(tables.items(), key=lambda kv: relpath[kv[0]]):
+            path = tmp / relpath[key]
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, compression="zstd", write_statistics=False)
-        (tmp / "README.md").write_text(readme_text(hub_id, {k: t.schema for k, t in tables.items()}, class_labels))
+        if readme:
+            schemas = {k: t.schema for k, t in tables.items()}
+            (tmp / "README.md").write_text(readme_text(hub_id, schemas, class_labels, relpath))
     return target
+
+
+def write_registry_repo(
+    root: Path,
+    hub_id: str,
+    frames: Mapping[tuple[str | None, str], pd.DataFrame],
+    class_labels: Mapping[tuple[str | None, str], Sequence[str]] | None = None,
+) -> Path:
+    """write_hub_repo in the layout the registry records for these splits: each file at its path in the
+    revision that holds the Parquet files, and no README for the hub's Parquet conversion branch."""
+    from coin.data.registry import PARQUET_CONVERT, hub_splits
+
+    known = {(s.hub_id, s.config, s.split): s for s in hub_splits()}
+    splits = [known.get((hub_id, config, split)) for config, split in frames]
+    paths = {(s.config, s.split): s.file for s in splits if s is not None}
+    readme = all(s is None or s.revision != PARQUET_CONVERT for s in splits)
+    return write_hub_repo(root, hub_id, frames, class_labels, paths, readme)
 
 
 __all__ = [
@@ -170,4 +208,5 @@ __all__ = [
     "split_file",
     "split_relpath",
     "write_hub_repo",
+    "write_registry_repo",
 ]

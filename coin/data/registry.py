@@ -10,16 +10,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# The hub's automatic Parquet conversion branch: it holds the Parquet files and no README
+PARQUET_CONVERT = "refs/convert/parquet"
+
+
 @dataclass(frozen=True)
 class HubSplit:
-    """One split of one hub dataset config, with its columns (name -> dtype) and label names."""
+    """One split of one hub dataset config, with its columns (name -> dtype) and label names.
+
+    `revision` is the hub revision that holds the split as Parquet (None: main) and `path` the file in
+    the repo at that revision (None: `<config or default>/<split>-00000-of-00001.parquet`).
+    """
 
     hub_id: str
-    config: str | None
+    config: str | None  # None: the repo's only config, named `default`
     split: str
     columns: dict[str, str]
     label_column: str
     label_names: tuple[str, ...]  # index -> name, as the hub's ClassLabel; () for non-class labels
+    revision: str | None = None
+    path: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The split's Parquet file inside the repo folder at `revision`."""
+        return self.path or f"{self.config or 'default'}/{self.split}-00000-of-00001.parquet"
+
+    def download_command(self, local_dir: str) -> str:
+        """The `hf download` command that leaves this split's files in `local_dir`."""
+        revision = f" --revision {self.revision}" if self.revision else ""
+        return f"hf download --repo-type dataset {self.hub_id}{revision} --local-dir {local_dir}"
 
 
 @dataclass(frozen=True)
@@ -145,6 +165,9 @@ FLAN_DATASETS: dict[str, FlanDataset] = {
                 {"text": "string", "date": "string", "user": "string", "sentiment": "int32", "query": "string"},
                 "sentiment",
                 (),  # polarity 0 (negative) / 4 (positive); 2 (neutral) appears only in test
+                # main holds only sentiment140.py; the open "Convert dataset to Parquet" pull request holds
+                # the data (pinned by its ref: the hub gives no commit for it offline)
+                revision="refs/pr/6",
             ),
         ),
         FlanDataset("yelp", "yelp_polarity_reviews", HubSplit("fancyzhx/yelp_polarity", "plain_text", "train", {"label": "int64", "text": "string"}, "label", ("1", "2"))),
@@ -163,7 +186,10 @@ FLAN_DATASETS: dict[str, FlanDataset] = {
         FlanDataset(
             "ag_news",
             "ag_news_subset",
-            HubSplit("fancyzhx/ag_news", None, "train", {"text": "string", "label": "int64"}, "label", ("World", "Sports", "Business", "Sci/Tech")),
+            HubSplit(
+                "fancyzhx/ag_news", None, "train", {"text": "string", "label": "int64"}, "label",
+                ("World", "Sports", "Business", "Sci/Tech"), path="data/train-00000-of-00001.parquet",
+            ),
         ),
         FlanDataset(
             "trec",
@@ -175,9 +201,22 @@ FLAN_DATASETS: dict[str, FlanDataset] = {
                 {"text": "string", "coarse_label": "int64", "fine_label": "int64"},
                 "coarse_label",
                 ("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"),
+                # main holds only trec.py; the hub's Parquet conversion holds the data, without a README
+                revision=PARQUET_CONVERT,
+                path="default/train/0000.parquet",
             ),
         ),
     )
+}
+
+# Rows of each dataset's hub train split, from its dataset card (the pool the paper sampled from)
+HUB_TRAIN_ROWS: dict[str, int] = {
+    "anli_r1": 16946, "anli_r2": 45460, "anli_r3": 100459,
+    "cb": 250, "rte": 2490, "boolq": 9427, "multirc": 27243, "wic": 5428, "wsc": 554,
+    "mnli_matched": 392702, "mnli_mismatched": 392702, "qnli": 104743, "wnli": 635, "sst2": 67349,
+    "mrpc": 3668, "qqp": 363846, "stsb": 5749, "cola": 8551,
+    "snli": 550152, "imdb": 25000, "sentiment140": 1600000, "yelp": 560000, "paws": 49401,
+    "ag_news": 120000, "trec": 5452,
 }
 
 

@@ -2,11 +2,20 @@
 semantic-attack prompts), where they come from, and which of them a run uses.
 
 Sources (`perturb.instructions`):
-  embedded  coin/embedded/instructions.py, the project's own sets in PromptBench's layout;
-  pinned    PromptBench's prompt modules at a pinned commit, downloaded once into the cache and checked
-            against their sha256 on every read;
-  <folder>  a local folder holding those three modules (at their repository paths or by file name).
+  embedded        coin/embedded/instructions.py, the project's own sets in PromptBench's layout;
+  pinned          PromptBench's prompt modules at the paper-era commit, downloaded once into the cache and
+                  checked against their sha256 on every read;
+  pinned-current  the current release (PyPI promptbench 0.0.4, the repository's HEAD layout): its wheel,
+                  pinned by sha256, and the three modules inside it, each pinned too;
+  <folder>        a local folder holding those three modules, in either layout (at their repository
+                  paths, the package paths or by file name).
 Every module is parsed with `ast` and `ast.literal_eval`; nothing is executed.
+
+Layouts: the paper-era commit names its dicts TASK_ORIENTED_PROMPT_SET / ROLE_ORIENTED_PROMPT_SET and
+holds plain instructions; the current release names them TASK_ORIENTED_PROMPTS / ROLE_ORIENTED_PROMPTS
+and ends most instructions with an input slot such as "\nQuestion:{content}\nAnswer:". read_entry takes
+the instruction without its slot and records the slot; its rules for the malformed entries are stated
+there, and what it repaired or skipped goes into the clean prompts' details.
 
 A set is `{task: {kind: [instruction, ...]}}` with kind `task_oriented`, `role_oriented` or
 `semantic:<language>`.
@@ -15,10 +24,14 @@ A set is `{task: {kind: [instruction, ...]}}` with kind `task_oriented`, `role_o
 from __future__ import annotations
 
 import ast
+import hashlib
+import io
 import json
 import math
 import random
-from dataclasses import dataclass
+import re
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -35,13 +48,23 @@ PROMPTBENCH_COMMIT = "6c5b1054d572f6a4507d774ec1f5d0cd2bf8e35c"
 PROMPTBENCH_RAW = "https://raw.githubusercontent.com/microsoft/promptbench/{commit}/{path}"
 
 
+# The current release: PyPI promptbench 0.0.4 (the repository's HEAD has the same prompt modules)
+PROMPTBENCH_RELEASE = "0.0.4"
+PROMPTBENCH_WHEEL = f"https://files.pythonhosted.org/packages/py3/p/promptbench/promptbench-{PROMPTBENCH_RELEASE}-py3-none-any.whl"
+PROMPTBENCH_WHEEL_SHA256 = "6d1341582ff59b3db73d39708e5ed55cf2955d49f76db6a9dd85f0ce37740bb8"
+
+
 @dataclass(frozen=True)
 class PromptModule:
-    """One PromptBench prompt module: repository path, pinned sha256 and the dict it assigns."""
+    """One PromptBench prompt module in both layouts: the paper-era commit's repository path, sha256 and
+    dict name, and the current release's package path, sha256 and dict name."""
 
     path: str
     sha256: str
     variable: str
+    current_path: str
+    current_sha256: str
+    current_variable: str
 
 
 PROMPT_MODULES: dict[str, PromptModule] = {
@@ -49,18 +72,45 @@ PROMPT_MODULES: dict[str, PromptModule] = {
         "prompts/zero_shot/task_oriented.py",
         "10ff3dc590abf89449ff80d16b66bba08e677296ff5c2e344b9c6df9b9618373",
         "TASK_ORIENTED_PROMPT_SET",
+        "promptbench/prompts/task_oriented.py",
+        "bac54050985a71bbff8990f20552b2b41a44d398f4459f9c190a87b3203dbc28",
+        "TASK_ORIENTED_PROMPTS",
     ),
     "role_oriented": PromptModule(
         "prompts/zero_shot/role_oriented.py",
         "af578561884e718c2c6b3b0406f11e90fedda20a803bf2356d9601a02bfea852",
         "ROLE_ORIENTED_PROMPT_SET",
+        "promptbench/prompts/role_oriented.py",
+        "8bc598058dcc96fd82f5fe1b3a37c79dcde95f73eeb9109d45450795760a6778",
+        "ROLE_ORIENTED_PROMPTS",
     ),
     "semantic": PromptModule(
         "prompts/semantic_atk_prompts.py",
         "0d88a6aff65a6109506f17276b6821fa9fb8cd0845306598568b28a214af8d6c",
         "SEMANTIC_ADV_PROMPT_SET",
+        "promptbench/prompts/semantic_atk_prompts.py",
+        "0d88a6aff65a6109506f17276b6821fa9fb8cd0845306598568b28a214af8d6c",
+        "SEMANTIC_ADV_PROMPT_SET",
     ),
 }
+
+SLOT = "{content}"
+# An input slot as the current release writes it: "\n<label>:{content}\n<label>:" (a space after a colon allowed)
+_SLOT = re.compile(r"\n[ \t]*[A-Za-z][A-Za-z ]*:[ \t]?\{content\}[ \t]*\n[ \t]*[A-Za-z][A-Za-z ]*:")
+REPAIR_MID_SLOT = "slot inside the instruction (within its quoted label words): cut out, the text on its two sides joined"
+NO_SLOT = "no input slot unlike the rest of its list: kept as a plain instruction"
+
+
+@dataclass
+class SourceNotes:
+    """What reading the instruction texts kept per entry and left out.
+
+    `entries[(task, kind, position)]` (position in the clean list) -> {source_position, input_slot, repair};
+    `skipped[task]` -> [{kind, source_position, reason}].
+    """
+
+    entries: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 EMBEDDED_INSTRUCTIONS = Path(__file__).resolve().parents[1] / "embedded" / "instructions.py"
 GROUPS = ("clean", *PERTURB_GROUPS)
@@ -94,6 +144,45 @@ def parse_prompt_module(source: str, variable: str, origin: str) -> Any:
     raise DataError(f"{origin}: no top-level assignment to {variable}: expected a PromptBench prompt module")
 
 
+def read_entry(text: str, list_has_slots: bool) -> tuple[str | None, dict[str, Any]]:
+    """One source entry -> (the instruction without its input slot, or None to skip it; what was done).
+
+    Rules: a slot at the end is cut off (recorded as `input_slot`); a slot with instruction text after it
+    (rte's and wnli's first current entries, where it sits inside the quoted label words) is cut out and
+    the two sides joined (REPAIR_MID_SLOT); an entry without a slot in a list of slotted entries (qqp's
+    first) is kept as it is (NO_SLOT); any other `{content}` (several, or not in a slot) is skipped.
+    """
+    slots = list(_SLOT.finditer(text))
+    if SLOT not in text:
+        return text.strip() or None, ({"repair": NO_SLOT} if list_has_slots else {})
+    if len(slots) != 1 or text.count(SLOT) != 1:
+        return None, {"reason": f"{text.count(SLOT)} {SLOT} placeholder(s), not one input slot of the form \\n<label>:{SLOT}\\n<label>:"}
+    slot = slots[0]
+    before, after = text[: slot.start()], text[slot.end() :]
+    note: dict[str, Any] = {"input_slot": slot.group(0)}
+    if after.strip():
+        note["repair"] = REPAIR_MID_SLOT
+    clean = (before.rstrip() + after.rstrip()).strip() if after.strip() else before.strip()
+    if not clean:
+        return None, {"reason": "nothing but an input slot"}
+    return clean, note
+
+
+def clean_entries(task: str, kind: str, texts: list[str], notes: SourceNotes) -> list[str]:
+    """The instructions of one list without their input slots (read_entry), noting each entry in `notes`."""
+    has_slots = any(_SLOT.search(t) for t in texts)
+    out: list[str] = []
+    for source_position, text in enumerate(texts):
+        clean, note = read_entry(text, has_slots)
+        if clean is None:
+            notes.skipped.setdefault(task, []).append({"kind": kind, "source_position": source_position, **note})
+            continue
+        if note or source_position != len(out):
+            notes.entries[(task, kind, len(out))] = {"source_position": source_position, **note}
+        out.append(clean)
+    return out
+
+
 def read_pinned_module(module: PromptModule, cache_dir: str | Path, download: Callable[[str], bytes] = http_get) -> str:
     """The text of a pinned PromptBench module: downloaded once into `cache_dir`, sha256-checked on every read."""
     url = PROMPTBENCH_RAW.format(commit=PROMPTBENCH_COMMIT, path=module.path)
@@ -102,11 +191,45 @@ def read_pinned_module(module: PromptModule, cache_dir: str | Path, download: Ca
     return read_pinned(url, module.sha256, cached, download, hint).decode("utf-8")
 
 
+def read_release_modules(cache_dir: str | Path, download: Callable[[str], bytes] = http_get) -> dict[str, str]:
+    """The three prompt modules of the current release (name -> text): its wheel downloaded once into
+    `cache_dir` and sha256-checked on every read, each module inside checked against its own pin."""
+    cached = Path(cache_dir) / "promptbench" / PROMPTBENCH_RELEASE / Path(PROMPTBENCH_WHEEL).name
+    hint = "go online once, or set perturb.instructions to embedded, pinned or a folder"
+    wheel = read_pinned(PROMPTBENCH_WHEEL, PROMPTBENCH_WHEEL_SHA256, cached, download, hint)
+    out = {}
+    with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
+        for name, module in PROMPT_MODULES.items():
+            data = archive.read(module.current_path)
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != module.current_sha256:
+                raise DataError(f"{cached}!{module.current_path}: sha256 {digest} does not match the pinned {module.current_sha256}")
+            out[name] = data.decode("utf-8")
+    return out
+
+
+def parse_either_layout(source: str, module: PromptModule, origin: str) -> Any:
+    """The module's dict under its paper-era name, else under the current release's name."""
+    try:
+        return parse_prompt_module(source, module.variable, origin)
+    except DataError:
+        if module.current_variable == module.variable:
+            raise
+    try:
+        return parse_prompt_module(source, module.current_variable, origin)
+    except DataError:
+        raise DataError(
+            f"{origin}: no top-level assignment to {module.variable} (paper-era PromptBench) or "
+            f"{module.current_variable} (current release): expected a PromptBench prompt module"
+        ) from None
+
+
 def _read_folder_module(module: PromptModule, folder: Path) -> tuple[str, str]:
-    for candidate in (folder / module.path, folder / Path(module.path).name):
+    candidates = (module.path, module.current_path, Path(module.path).name)
+    for candidate in (folder / c for c in candidates):
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8"), str(candidate)
-    raise DataError(f"{folder}: has neither {module.path} nor {Path(module.path).name}: a prompt folder needs all three PromptBench modules")
+    raise DataError(f"{folder}: has none of {', '.join(candidates)}: a prompt folder needs all three PromptBench modules")
 
 
 def _check_lists(value: Any, origin: str, variable: str) -> dict[str, list[str]]:
@@ -134,28 +257,36 @@ def _check_semantic(value: Any, origin: str) -> dict[str, dict[str, list[str]]]:
     return out
 
 
-def assemble_sets(task_oriented: Any, role_oriented: Any, semantic: Any, origin: str) -> InstructionSets:
-    """Check the three PromptBench dicts and merge them into `{task: {kind: [text]}}` for our tasks."""
+def assemble_sets(
+    task_oriented: Any, role_oriented: Any, semantic: Any, origin: str, notes: SourceNotes | None = None
+) -> InstructionSets:
+    """Check the three PromptBench dicts and merge them into `{task: {kind: [text]}}` for our tasks, each
+    text without its input slot (clean_entries; what was repaired or skipped goes into `notes`)."""
+    notes = notes if notes is not None else SourceNotes()
     tasks = _check_lists(task_oriented, origin, "TASK_ORIENTED_PROMPT_SET")
     roles = _check_lists(role_oriented, origin, "ROLE_ORIENTED_PROMPT_SET")
     sem = _check_semantic(semantic, origin)
     sets: InstructionSets = {}
     for task in INSTRUCTION_TASKS:
-        sets[task] = {"task_oriented": tasks[task], "role_oriented": roles[task]}
-        for language, texts in sem[task].items():
-            sets[task][f"semantic:{language}"] = texts
+        kinds = {"task_oriented": tasks[task], "role_oriented": roles[task]}
+        kinds.update({f"semantic:{language}": texts for language, texts in sem[task].items()})
+        sets[task] = {kind: clean_entries(task, kind, texts, notes) for kind, texts in kinds.items()}
+        for kind in ("task_oriented", "role_oriented"):
+            if not sets[task][kind]:
+                raise DataError(f"{origin}: every {kind} instruction of {task} was skipped (see read_entry's rules)")
     return sets
 
 
 def source_label(spec: str) -> str:
-    """The origin prefix of instructions from `spec`: embedded, pinned or local."""
-    return spec if spec in ("embedded", "pinned") else "local"
+    """The origin prefix of instructions from `spec`: embedded, pinned, pinned-current or local."""
+    return spec if spec in ("embedded", "pinned", "pinned-current") else "local"
 
 
 def load_instruction_sets(
-    spec: str, cache_dir: str | Path, download: Callable[[str], bytes] = http_get
+    spec: str, cache_dir: str | Path, download: Callable[[str], bytes] = http_get, notes: SourceNotes | None = None
 ) -> InstructionSets:
-    """Instruction sets of every task in registry.INSTRUCTION_TASKS from `spec` (embedded | pinned | folder)."""
+    """Instruction sets of every task in registry.INSTRUCTION_TASKS from `spec` (embedded | pinned |
+    pinned-current | folder); `notes` collects the input slots, repairs and skipped entries."""
     values = {}
     if spec == "embedded":
         origin = "coin/embedded/instructions.py"
@@ -167,15 +298,20 @@ def load_instruction_sets(
         for name, module in PROMPT_MODULES.items():
             source = read_pinned_module(module, cache_dir, download)
             values[name] = parse_prompt_module(source, module.variable, module.path)
+    elif spec == "pinned-current":
+        origin = f"promptbench=={PROMPTBENCH_RELEASE}"
+        for name, source in read_release_modules(cache_dir, download).items():
+            module = PROMPT_MODULES[name]
+            values[name] = parse_prompt_module(source, module.current_variable, module.current_path)
     else:
         folder = Path(spec)
         if not folder.is_dir():
-            raise CoinError(f"perturb.instructions = {spec!r} is not allowed: use embedded, pinned or an existing folder")
+            raise CoinError(f"perturb.instructions = {spec!r} is not allowed: use embedded, pinned, pinned-current or an existing folder")
         origin = str(folder)
         for name, module in PROMPT_MODULES.items():
             source, where = _read_folder_module(module, folder)
-            values[name] = parse_prompt_module(source, module.variable, where)
-    return assemble_sets(values["task_oriented"], values["role_oriented"], values["semantic"], origin)
+            values[name] = parse_either_layout(source, module, where)
+    return assemble_sets(values["task_oriented"], values["role_oriented"], values["semantic"], origin, notes)
 
 
 def split_counts(n_instructions: int) -> dict[str, int]:
@@ -295,6 +431,11 @@ __all__ = [
     "PROMPTBENCH_COMMIT",
     "PROMPT_MODULES",
     "PromptModule",
+    "SourceNotes",
+    "clean_entries",
+    "read_entry",
+    "read_release_modules",
+    "parse_either_layout",
     "assemble_sets",
     "load_instruction_sets",
     "parse_prompt_module",

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from coin.data import paper
 from coin.errors import DataError
 
 SWEEP_COMMAND = "dvc exp run --queue -S 'loss.lambda=1,10,100,1000,10000,100000000' && dvc queue start"
@@ -30,7 +31,9 @@ PARAMS_FILE = "params.yaml"
 
 @dataclass(frozen=True)
 class Sweep:
-    """One row per lambda (lambda, log10_lambda, experiment, commit, one column per group, perturbed) and what was skipped."""
+    """One row per lambda (lambda, log10_lambda, experiment, commit, one column per group, perturbed, then
+    paper_<group> and paper_perturbed: the paper's Table 4 average for that lambda, NaN where it has none)
+    and what was skipped."""
 
     table: pd.DataFrame
     skipped: list[str] = field(default_factory=list)  # "name: reason"
@@ -111,7 +114,12 @@ def collect_sweep(doc: Any, groups: Sequence[str], metrics_file: str = METRICS_F
             skipped.append(f"{rows[lam]['experiment']}: older run of lambda {format_lambda(lam)} than {label}")
         rows[lam] = row
         stamps[lam] = stamp
-    columns = ["lambda", "log10_lambda", "experiment", "commit", *groups, "perturbed"]
+    for row in rows.values():  # the paper's 7B run beside ours (Table 4, average over its 10 columns)
+        for group in groups:
+            cell = paper.table4_cell(row["lambda"], group)
+            row[f"paper_{group}"] = cell[0] if cell else float("nan")
+        row["paper_perturbed"] = float(np.mean([row[f"paper_{g}"] for g in perturbed])) if perturbed else float("nan")
+    columns = ["lambda", "log10_lambda", "experiment", "commit", *groups, "perturbed", *(f"paper_{g}" for g in groups), "paper_perturbed"]
     table = pd.DataFrame([rows[k] for k in sorted(rows)], columns=columns)
     return Sweep(table=table, skipped=skipped)
 
@@ -123,14 +131,22 @@ def format_lambda(value: float) -> str:
 
 
 def sweep_markdown(table: pd.DataFrame, groups: Sequence[str], group_labels: dict[str, str]) -> str:
-    """Table 4 as markdown: one row per lambda, COIN accuracy (%) per group and the perturbed mean."""
-    from coin.report.tables import markdown_table
+    """Table 4 as markdown: one row per lambda, COIN accuracy (%) per group and the perturbed mean, each
+    followed by the paper's 7B value with ours − paper (n/a for a lambda the paper did not run)."""
+    from coin.report.tables import format_delta, markdown_table
 
-    header = ["λ", "Experiment", *(group_labels.get(g, g) for g in groups), "Perturbed mean"]
-    rows = [
-        [format_lambda(r["lambda"]), str(r["experiment"]), *(f"{r[g]:.2f}" for g in groups), f"{r['perturbed']:.2f}"]
-        for r in table.to_dict("records")
-    ]
+    def beside(ours: float, theirs: float) -> str:
+        return "n/a" if np.isnan(theirs) else f"{theirs:.2f} ({format_delta(ours - theirs)})"
+
+    header = ["λ", "Experiment"]
+    for label in [*(group_labels.get(g, g) for g in groups), "Perturbed mean"]:
+        header += [label, f"{paper.PAPER_RUN} (ours − paper)"]
+    rows = []
+    for r in table.to_dict("records"):
+        row = [format_lambda(r["lambda"]), str(r["experiment"])]
+        for column in [*groups, "perturbed"]:
+            row += [f"{r[column]:.2f}", beside(r[column], r[f"paper_{column}"])]
+        rows.append(row)
     return markdown_table(header, rows, numeric_from=2)
 
 

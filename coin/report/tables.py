@@ -9,11 +9,12 @@ built from the per-task numbers, so averages here do not depend on how the evalu
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from coin.data import paper
 from coin.errors import DataError
 
 MODELS: tuple[str, ...] = ("base", "cit", "coin")
@@ -133,17 +134,40 @@ def _sorted(table: pd.DataFrame, orders: Mapping[str, Sequence[str]]) -> pd.Data
     return table.reset_index(drop=True)
 
 
+PaperLookup = Callable[[str, str, str], "tuple[float, float] | None"]
+
+
+def with_paper(table: pd.DataFrame, key: str, models: Sequence[str], lookup: PaperLookup) -> pd.DataFrame:
+    """Add the paper's 7B run beside ours: <model>_paper_mean, <model>_paper_std and <model>_minus_paper
+    (ours − paper) per model; `lookup(model, group, table[key])` gives the paper's (mean, std) or None (NaN)."""
+    table = table.copy()
+    for model in models:
+        cells = [lookup(model, group, item) for group, item in zip(table["group"], table[key])]
+        table[f"{model}_paper_mean"] = [c[0] if c else np.nan for c in cells]
+        table[f"{model}_paper_std"] = [c[1] if c else np.nan for c in cells]
+        table[f"{model}_minus_paper"] = table[f"{model}_mean"] - table[f"{model}_paper_mean"]
+    return table
+
+
 def table3(frame: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], models: Sequence[str] = MODELS) -> pd.DataFrame:
     """Table 3: one row per (task, group), then one `average` row per group (unweighted over tasks).
 
-    Columns: task, group, <model>_mean, <model>_std for each model, coin_minus_cit. The average row's
-    mean is mean_t(acc_mean[t]) and its std is mean_t(acc_std[t]) over the tasks t of `tasks`.
+    Columns: task, group, <model>_mean, <model>_std for each model, coin_minus_cit, then the paper's
+    Table 3 beside each model (with_paper). The average row's mean is mean_t(acc_mean[t]) and its std is
+    mean_t(acc_std[t]) over the tasks t of `tasks`; its paper value is shown only when `tasks` are the
+    paper's 10 columns (otherwise the two averages cover different tasks).
     """
     cells = frame[frame["task"].isin(tasks) & frame["group"].isin(groups)]
     averages = cells.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
     averages.insert(1, "task", AVERAGE)
     both = pd.concat([cells[["model", "task", "group", "acc_mean", "acc_std"]], averages], ignore_index=True)
-    return _sorted(_wide(both, ["task", "group"], models), {"task": [*tasks, AVERAGE], "group": groups})
+    table = _sorted(_wide(both, ["task", "group"], models), {"task": [*tasks, AVERAGE], "group": groups})
+    same_columns = set(tasks) == set(paper.table3_columns())
+
+    def lookup(model: str, group: str, task: str) -> tuple[float, float] | None:
+        return paper.table3_cell(model, group, task) if task != AVERAGE or same_columns else None
+
+    return with_paper(table, "task", models, lookup)
 
 
 def table1(
@@ -156,7 +180,8 @@ def table1(
 
     A category's mean is mean_{t in category}(acc_mean[t]) and its std mean_{t in category}(acc_std[t]);
     the `average` rows take the unweighted mean of the category rows. Columns as in `table3` with
-    `category` in place of `task`. Categories whose tasks were not evaluated are left out.
+    `category` in place of `task`; the paper's Table 1 has CIT and COIN on clean instructions only (n/a
+    elsewhere). Categories whose tasks were not evaluated are left out.
     """
     parts = []
     for category, members in categories.items():
@@ -175,18 +200,34 @@ def table1(
     overall = per_category.groupby(["model", "group"], sort=False)[["acc_mean", "acc_std"]].mean().reset_index()
     overall.insert(0, "category", AVERAGE)
     table = _wide(pd.concat([per_category, overall], ignore_index=True), ["category", "group"], models)
-    return _sorted(table, {"category": [*categories, AVERAGE], "group": groups})
+    table = _sorted(table, {"category": [*categories, AVERAGE], "group": groups})
+    return with_paper(table, "category", models, lambda m, g, c: paper.table1_cell(m, c) if g == "clean" else None)
+
+
+def format_paper(ours: float, mean: float, std: float) -> str:
+    """The paper's value with ours − paper: `68.70 ± 2.40 (+2.55)`; `n/a` where the paper has none."""
+    if np.isnan(mean):
+        return "n/a"
+    return f"{format_mean_std(mean, std)} ({format_delta(ours - mean)})"
 
 
 def _rows_markdown(table: pd.DataFrame, key: str, labels: Mapping[str, str], models: Sequence[str]) -> str:
-    header = [key.capitalize(), "Group", *(MODEL_LABELS.get(m, m) for m in models)]
+    with_paper_cols = all(f"{m}_paper_mean" in table.columns for m in models)
+    header = [key.capitalize(), "Group"]
+    for m in models:
+        header.append(MODEL_LABELS.get(m, m))
+        if with_paper_cols:
+            header.append(f"{MODEL_LABELS.get(m, m)} {paper.PAPER_RUN} (ours − paper)")
     with_delta = "coin_minus_cit" in table.columns
     if with_delta:
         header.append("Δ (COIN − CIT)")
     rows = []
     for record in table.to_dict("records"):
         row = [labels.get(record[key], record[key]), GROUP_LABELS.get(record["group"], record["group"])]
-        row += [format_mean_std(record[f"{m}_mean"], record[f"{m}_std"]) for m in models]
+        for m in models:
+            row.append(format_mean_std(record[f"{m}_mean"], record[f"{m}_std"]))
+            if with_paper_cols:
+                row.append(format_paper(record[f"{m}_mean"], record[f"{m}_paper_mean"], record[f"{m}_paper_std"]))
         if with_delta:
             row.append(format_delta(record["coin_minus_cit"]))
         rows.append(row)
@@ -265,6 +306,7 @@ __all__ = [
     "extras_markdown",
     "extras_table",
     "format_delta",
+    "format_paper",
     "format_mean_std",
     "harmless_counts",
     "harmless_markdown",
@@ -275,4 +317,5 @@ __all__ = [
     "table3",
     "table3_markdown",
     "to_csv",
+    "with_paper",
 ]
