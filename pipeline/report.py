@@ -160,6 +160,12 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, s
         f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}`.",
         "Accuracy is in %, shown as mean ± population std over a task's instructions.",
         "",
+        "## Setup",
+        "",
+        "What each model was trained with: the contrastive term, its pooling (`loss.pooling`), the L_gen "
+        "reduction (`loss.gen_reduction`) and the kinds of negatives and positives (`augment.*`).",
+        "",
+        tables.setup_markdown(cfg.loss, cfg.augment),
         "## Table 1: accuracy per task category",
         "",
         "A category's numbers are the unweighted mean over its datasets (NLI: MNLI, MNLI-m, MNLI-mm, QNLI, RTE, "
