@@ -24,6 +24,10 @@ from coin.prompts.format import EVAL_FORMATS, PROMPT_FORMATS
 SOURCES = ("embedded", "hub", "local")
 DTYPES = ("float32", "bfloat16", "float16")
 NEGATIVES = ("pair", "batch")
+POOLINGS = ("last", "mean", "max")
+GEN_REDUCTIONS = ("tokens", "views")
+NEGATIVE_KINDS = ("hard", "normal", "mixed")
+POSITIVE_KINDS = ("template", "perturbed", "both")
 PERTURB_MODES = ("adversarial", "random", "file")
 PERTURB_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")
 SELECTIONS = ("first", "random", "top")
@@ -97,6 +101,21 @@ class SampleParams:
         if self.n_entries % 2:
             raise ParamsError(f"sample.n_entries = {self.n_entries} is not allowed: must be even (anchor + negative pairs)")
         _at_least("sample.cutoff_len", self.cutoff_len, 8)
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """What the augment stage pairs with each anchor (paper sections 3.2 and 4.1, first limitation)."""
+
+    negatives: str  # hard: same dataset + template, other input and answer (paper) | normal: an entry of another dataset | mixed: half each
+    positives: str  # template: another FLAN template of the dataset (paper) | perturbed: own template, char/word/sentence noise | both: alternate
+    edit_rate: float  # positives perturbed/both: share of a template's modifiable words edited (char and word noise)
+
+    def validate(self) -> None:
+        _choice("augment.negatives", self.negatives, NEGATIVE_KINDS)
+        _choice("augment.positives", self.positives, POSITIVE_KINDS)
+        if not 0 < self.edit_rate <= 1:
+            raise ParamsError(f"augment.edit_rate = {self.edit_rate} is not allowed: must be within (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -204,11 +223,15 @@ class LossParams:
     temperature: float  # tau of the InfoNCE similarity
     negatives: str  # pair: an anchor against its hard negative (paper) | batch: every in-batch row
     contrastive: bool  # false gives exactly L_gen (the CIT baseline)
+    pooling: str  # state fed to L_ctr: last (last real token, paper) | mean | max over the real tokens
+    gen_reduction: str  # L_gen: tokens (mean over both views' response tokens) | views (released code: sum of the two views' means)
 
     def validate(self) -> None:
         _at_least("loss.lambda", self.lam, 0)
         _positive("loss.temperature", self.temperature)
         _choice("loss.negatives", self.negatives, NEGATIVES)
+        _choice("loss.pooling", self.pooling, POOLINGS)
+        _choice("loss.gen_reduction", self.gen_reduction, GEN_REDUCTIONS)
 
 
 @dataclass(frozen=True)
@@ -291,6 +314,7 @@ class Params:
     seed: int
     data: DataParams
     sample: SampleParams
+    augment: AugmentParams
     model: ModelParams
     train: TrainParams
     loss: LossParams
@@ -406,6 +430,7 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
+    "AugmentParams",
     "DataParams",
     "EvalParams",
     "LoraParams",

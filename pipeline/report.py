@@ -162,6 +162,12 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, s
         "paper's number (its LLaMA-7B run: Table 1 and Table 3 of arXiv 2402.11138; base = Alpaca) with ours − "
         "paper in brackets; n/a where the paper reports none.",
         "",
+        "## Setup",
+        "",
+        "What each model was trained with: the contrastive term, its pooling (`loss.pooling`), the L_gen "
+        "reduction (`loss.gen_reduction`) and the kinds of negatives and positives (`augment.*`).",
+        "",
+        tables.setup_markdown(cfg.loss, cfg.augment),
         "## Table 1: accuracy per task category",
         "",
         "A category's numbers are the unweighted mean over its datasets (NLI: MNLI, MNLI-m, MNLI-mm, QNLI, RTE, "

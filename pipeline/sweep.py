@@ -46,10 +46,14 @@ def sweep(
     exp_json: Optional[Path] = typer.Option(None, help="Saved `dvc exp show --json` output to read instead of running dvc."),
     metrics_file: str = typer.Option("reports/metrics/coin.json", help="COIN metrics file as dvc exp show names it."),
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read (perturbation groups)."),
+    by: str = typer.Option("loss.lambda", help="The param that tells experiments apart, e.g. loss.pooling, augment.negatives."),
 ) -> None:
-    """Tabulate and plot COIN accuracy against loss.lambda over finished DVC experiments."""
+    """Tabulate and plot COIN accuracy against loss.lambda (or --by) over finished DVC experiments."""
     from coin.io import atomic_dir, write_text
-    from coin.report.sweep import SWEEP_COMMAND, collect_sweep, plot_sweep, sweep_markdown
+    from coin.report.sweep import LAMBDA, SWEEP_COMMAND, SWEEP_KEYS, collect_sweep, plot_sweep, sweep_markdown
+
+    if by not in SWEEP_KEYS:
+        raise CoinError(f"--by = {by!r} is not allowed: use one of {', '.join(SWEEP_KEYS)}")
     from coin.report.tables import GROUP_LABELS, to_csv
 
     cfg = load_params(params)
@@ -63,20 +67,22 @@ def sweep(
             raise DataError(f"{exp_json} is not valid JSON: {exc}") from None
     else:
         doc = _exp_show()
-    result = collect_sweep(doc, groups, metrics_file=metrics_file)
+    result = collect_sweep(doc, groups, metrics_file=metrics_file, by=by)
     for line in result.skipped:
         typer.echo(f"skipped {line}", err=True)
     if result.table.empty:
-        raise DataError(f"no experiment has loss.lambda and {metrics_file}: run the sweep first ({SWEEP_COMMAND})")
+        raise DataError(f"no experiment has {by} and {metrics_file}: run the sweep first ({SWEEP_COMMAND})")
     labels = dict(GROUP_LABELS)
+    what, name = ("λ sweep (Table 4 / Figure 5)", "λ") if by == LAMBDA else (f"{by} sweep", by)
     caption = (
-        "# λ sweep (Table 4 / Figure 5)\n\n"
+        f"# {what}\n\n"
         "COIN accuracy (%) per perturbation group, mean over datasets (the metrics' `average`); "
-        "Perturbed mean averages the perturbed groups. One row per λ (the newest run of each). Beside each: "
-        "the paper's Table 4 average (its LLaMA-7B run) with ours − paper.\n\n"
+        f"Perturbed mean averages the perturbed groups. One row per {name} (the newest run of each)."
+        + (" Beside each: the paper's Table 4 average (its LLaMA-7B run) with ours − paper." if by == LAMBDA else "")
+        + "\n\n"
     )
     with atomic_dir(out) as tmp:
-        write_text(caption + sweep_markdown(result.table, groups, labels) + "\n![Figure 5](figure5.png)\n", tmp / "sweep.md")
+        write_text(caption + sweep_markdown(result.table, groups, labels, by) + "\n![Figure 5](figure5.png)\n", tmp / "sweep.md")
         write_text(to_csv(result.table), tmp / "sweep.csv")
-        plot_sweep(result.table, str(tmp / "figure5.png"), groups, labels)
-    typer.echo(f"sweep: {out / 'sweep.md'} ({len(result.table)} values of lambda)")
+        plot_sweep(result.table, str(tmp / "figure5.png"), groups, labels, by)
+    typer.echo(f"sweep: {out / 'sweep.md'} ({len(result.table)} values of {'lambda' if by == LAMBDA else by})")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from coin.training.losses import coin_loss, coin_weight, info_nce, response_ce
+from coin.training.losses import coin_loss, coin_weight, generation_loss, info_nce, pool_states, response_ce
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +118,84 @@ def test_coin_loss_is_gen_plus_weighted_ctr():
     _close(parts.ctr, ctr)
     _close(parts.weight, math.log(2) / ctr)
     _close(parts.total, 2 * math.log(2))  # L_gen + (L_gen / L_ctr) * L_ctr
+
+
+# --- loss.pooling --------------------------------------------------------------------------------
+
+# two sequences of 4 positions, d = 2; 99 marks padding states, which must never show up
+HIDDEN = torch.tensor(
+    [
+        [[1.0, -2.0], [3.0, 0.0], [-1.0, 4.0], [99.0, 99.0]],  # right padding: 3 real tokens
+        [[99.0, 99.0], [99.0, 99.0], [2.0, -6.0], [0.0, 2.0]],  # left padding: 2 real tokens
+    ]
+)
+MASK = torch.tensor([[1, 1, 1, 0], [0, 0, 1, 1]])
+LAST = torch.tensor([2, 3])  # the collator's pool_index for these rows
+
+
+def test_pool_last_takes_the_last_real_token():
+    assert pool_states(HIDDEN, MASK, LAST, "last").tolist() == [[-1.0, 4.0], [0.0, 2.0]]
+
+
+def test_pool_mean_counts_only_real_tokens_on_both_padding_sides():
+    # row 0: ((1 + 3 - 1) / 3, (-2 + 0 + 4) / 3) = (1, 2/3); row 1: ((2 + 0) / 2, (-6 + 2) / 2) = (1, -2)
+    pooled = pool_states(HIDDEN, MASK, LAST, "mean")
+    assert pooled.flatten().tolist() == pytest.approx([1.0, 2 / 3, 1.0, -2.0])
+
+
+def test_pool_max_ignores_padding_even_when_it_is_largest():
+    # row 0: (max(1, 3, -1), max(-2, 0, 4)) = (3, 4); row 1: (max(2, 0), max(-6, 2)) = (2, 2)
+    assert pool_states(HIDDEN, MASK, LAST, "max").tolist() == [[3.0, 4.0], [2.0, 2.0]]
+
+
+def test_pool_mean_and_max_are_the_same_for_left_and_right_padding():
+    # row 1's real tokens right-padded instead of left-padded
+    right_hidden = torch.cat([HIDDEN[1:, 2:], HIDDEN[1:, :2]], dim=1)
+    right_mask = torch.tensor([[1, 1, 0, 0]])
+    for kind, expected in (("mean", [[1.0, -2.0]]), ("max", [[2.0, 2.0]]), ("last", [[0.0, 2.0]])):
+        right = pool_states(right_hidden, right_mask, torch.tensor([1]), kind)
+        left = pool_states(HIDDEN[1:], MASK[1:], torch.tensor([3]), kind)
+        assert right.tolist() == left.tolist() == expected, kind
+
+
+def test_pool_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="loss.pooling = 'sum' is not allowed: use one of last, mean, max"):
+        pool_states(HIDDEN, MASK, LAST, "sum")
+
+
+# --- loss.gen_reduction ----------------------------------------------------------------------------
+
+
+def _two_view_batch():
+    """k = 1 entry: the original view has 1 response token, the positive view 2 (hand-set probabilities)."""
+    logits = torch.zeros(2, 3, 2)
+    logits[0, 1] = torch.tensor([0.0, math.log(3)])  # orig: p(1) = 3/4 at position 1
+    logits[1, 0] = torch.tensor([math.log(4), 0.0])  # pos: p(1) = 1/5 at position 0
+    logits[1, 1] = torch.tensor([0.0, 0.0])  # pos: p(1) = 1/2 at position 1
+    labels = torch.tensor([[-100, -100, 1], [-100, 1, 1]])
+    return logits, labels
+
+
+def test_gen_reduction_tokens_is_the_mean_over_both_views_tokens():
+    logits, labels = _two_view_batch()
+    expected = (-math.log(3 / 4) - math.log(1 / 5) - math.log(1 / 2)) / 3
+    _close(generation_loss(logits, labels, "tokens"), expected)
+    _close(generation_loss(logits, labels, "tokens"), response_ce(logits, labels).item())
+
+
+def test_gen_reduction_views_is_the_sum_of_each_views_mean():
+    logits, labels = _two_view_batch()
+    expected = -math.log(3 / 4) + (-math.log(1 / 5) - math.log(1 / 2)) / 2
+    _close(generation_loss(logits, labels, "views"), expected)
+
+
+def test_gen_reduction_views_enters_the_weight():
+    logits = torch.zeros(2, 2, 2)
+    labels = torch.tensor([[-100, 0], [-100, 1]])  # uniform: each view's mean log 2
+    parts = coin_loss(logits, labels, E[:2], E[:2], lam=1000, temperature=1.0, gen_reduction="views")
+    ctr = math.log(1 + math.exp(-1))
+    _close(parts.gen, 2 * math.log(2))
+    _close(parts.weight, 2 * math.log(2) / ctr)
+    _close(parts.total, 4 * math.log(2))
+    capped = coin_loss(logits, labels, E[:2], E[:2], lam=1.0, temperature=1.0, gen_reduction="views")
+    _close(capped.total, 2 * math.log(2) + ctr)  # w = lambda: the contrastive pull halves relative to L_gen

@@ -31,6 +31,11 @@ def test_default_params_load():
         ("loss", "negatives", "all", "loss.negatives = 'all' is not allowed: use one of pair, batch"),
         ("train", "micro_batch_size", 3, "train.micro_batch_size = 3 is not allowed: must be even (pairs stay together)"),
         ("eval", "scoring", "vote", "eval.scoring = 'vote' is not allowed: use one of generate, rank"),
+        ("loss", "pooling", "sum", "loss.pooling = 'sum' is not allowed: use one of last, mean, max"),
+        ("loss", "gen_reduction", "mean", "loss.gen_reduction = 'mean' is not allowed: use one of tokens, views"),
+        ("augment", "negatives", "easy", "augment.negatives = 'easy' is not allowed: use one of hard, normal, mixed"),
+        ("augment", "positives", "both_kinds", "augment.positives = 'both_kinds' is not allowed: use one of template, perturbed, both"),
+        ("augment", "edit_rate", 0, "augment.edit_rate = 0.0 is not allowed: must be within (0, 1]"),
     ],
 )
 def test_bad_values_name_key_and_allowed(section, key, value, message):
@@ -51,7 +56,7 @@ def test_unknown_dataset_is_named():
 def test_unknown_and_missing_keys():
     raw = _raw()
     raw["loss"]["lamda"] = 3
-    with pytest.raises(ParamsError, match=r"^loss.lamda is not a known key: loss takes lambda, temperature, negatives, contrastive$"):
+    with pytest.raises(ParamsError, match=r"^loss.lamda is not a known key: loss takes lambda, temperature, negatives, contrastive, pooling, gen_reduction$"):
         params_from_dict(raw)
     raw = _raw()
     del raw["train"]["epochs"]

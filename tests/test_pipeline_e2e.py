@@ -2,8 +2,9 @@
 
 Checks the acceptance rules of the pipeline as a user meets them: `dvc repro` runs end to end and
 leaves the report and three metrics files; nothing reruns when nothing changed; changing only
-`loss.lambda` (to a value that changes the model) reruns exactly train-coin, evaluate@coin and report; `dvc metrics diff` lists per-task,
-per-group accuracy keys; a bad `-S` value fails with the one-line error.
+`loss.lambda` (to a value that changes the model) reruns exactly train-coin, evaluate@coin and report, and so does
+`loss.pooling`; `augment.negatives` reruns augment and what follows it, never the stages before; `dvc metrics diff`
+lists per-task, per-group accuracy keys; a bad `-S` value fails with the one-line error.
 """
 
 from __future__ import annotations
@@ -106,3 +107,24 @@ def test_bad_set_value_fails_with_one_line_error(project):
     assert result.returncode != 0
     assert "error: loss.lambda = -1.0 is not allowed: must be >= 0" in result.stdout + result.stderr
     _run(project, "git", "checkout", "--", "params.yaml")
+
+
+def test_pooling_reruns_only_the_coin_branch(project):
+    result = _run(project, "dvc", "exp", "run", "-S", "loss.pooling=mean")
+    assert _ran_stages(result.stdout) == {"train-coin", "evaluate@coin", "report"}
+    _run(project, "git", "checkout", "--", "params.yaml")
+    _run(project, "dvc", "checkout", "-q")
+
+
+BEFORE_AUGMENT = {"mirror", "extract", "base-model", "prepare-eval", "sample"}
+
+
+def test_normal_negatives_rerun_augment_and_everything_after(project):
+    result = _run(project, "dvc", "exp", "run", "-S", "augment.negatives=normal")
+    ran = _ran_stages(result.stdout)
+    assert {"augment", "train-cit", "train-coin", "perturb", "evaluate@cit", "evaluate@coin", "report"} <= ran
+    assert not ran & BEFORE_AUGMENT  # evaluate@base reruns only if the CIT-searched prompts changed
+    card = json.loads((project / "reports" / "data_card" / "data_card.json").read_text())
+    assert card["negatives"] == {"hard": 0, "normal": 50} and card["settings"]["negatives"] == "normal"
+    _run(project, "git", "checkout", "--", "params.yaml")
+    _run(project, "dvc", "checkout", "-q")

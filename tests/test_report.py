@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -301,7 +302,7 @@ def test_sweep_command_writes_table_and_figure(tmp_path, capsys):
     exp_json = tmp_path / "exp.json"
     exp_json.write_text(json.dumps(_exp_doc()))
     out = tmp_path / "sweep"
-    sweep_command(out=out, exp_json=exp_json, metrics_file="reports/metrics/coin.json", params=ROOT / "params.yaml")
+    sweep_command(out=out, exp_json=exp_json, metrics_file="reports/metrics/coin.json", params=ROOT / "params.yaml", by="loss.lambda")
     first_row = (out / "sweep.csv").read_text().splitlines()[1]
     assert first_row == (
         f"10.0000,1.0000,lam10,{'2' * 40},55.0000,53.0000,51.0000,49.0000,47.0000,50.0000,"
@@ -311,7 +312,7 @@ def test_sweep_command_writes_table_and_figure(tmp_path, capsys):
     assert (out / "figure5.png").read_bytes()[:8] == PNG
     assert "sweep: " in capsys.readouterr().out
     with pytest.raises(SystemExit) as info:
-        sweep_command(out=out, exp_json=tmp_path / "none.json", metrics_file="x", params=ROOT / "params.yaml")
+        sweep_command(out=out, exp_json=tmp_path / "none.json", metrics_file="x", params=ROOT / "params.yaml", by="loss.lambda")
     assert info.value.code == 2
     missing = tmp_path / "none.json"
     assert capsys.readouterr().err == f"error: {missing} does not exist: save one with `dvc exp show --json > {missing}`\n"
@@ -356,6 +357,8 @@ def test_report_command_end_to_end(tmp_path, capsys):
     ) in text
     assert "| All tasks | All perturbed | 320 | 50.00 | 75.00 | +25.00 |" in text
     assert "| DeepWordBug (character) | 4 | 2 |" in text
+    assert "| Model | L_ctr | Pooling | L_gen reduction | Negatives | Positives |" in text
+    assert "| cit | no | n/a | tokens | hard | template |" in text and "| coin | yes | last | tokens | hard | template |" in text
     assert (out / "plots" / "figure3_coin.csv").read_text().splitlines()[:2] == ["group,acc_mean,acc_std", "clean,54.5000,1.5000"]
     assert (out / "plots" / "figure4_cit.csv").read_text().splitlines()[0] == "group,prompt_id,idx,x,y"
     first = {name: (out / name).read_bytes() for name in ("table3.csv", "significance.csv", "figure3.png", "figure4.png")}
@@ -374,3 +377,57 @@ def test_report_names_missing_input(tmp_path, capsys):
     missing = tmp_path / "metrics" / "cit.json"
     assert capsys.readouterr().err == f"error: {missing} does not exist: the report needs it (run `dvc repro evaluate@cit`)\n"
     assert not (tmp_path / "paper").exists()
+
+
+def test_setup_rows_follow_the_params():
+    from coin.params import load_params
+
+    p = load_params(ROOT / "params.yaml")
+    loss = dataclasses.replace(p.loss, pooling="max", gen_reduction="views")
+    augment = dataclasses.replace(p.augment, negatives="normal", positives="both")
+    assert tables.setup_rows(loss, augment) == [
+        ["base", "no", "n/a", "n/a", "n/a", "n/a"],
+        ["cit", "no", "n/a", "tokens", "normal", "both"],
+        ["coin", "yes", "max", "views", "normal", "both"],
+    ]
+    off = dataclasses.replace(loss, contrastive=False)
+    assert tables.setup_rows(off, augment)[2] == ["coin", "no", "n/a", "tokens", "normal", "both"]
+
+
+def _pooling_doc() -> list:
+    """Baseline (pooling last) and two experiments: mean (finished) and max (queued)."""
+    def rev(rev_id, name, pooling, stamp, clean=None):
+        metrics = {}
+        if clean is not None:
+            average = {g: {"acc_mean": clean - j, "acc_std": 1.0} for j, g in enumerate(GROUPS)}
+            metrics = {"reports/metrics/coin.json": {"data": {"average": average}}}
+        params = {"loss": {"lambda": 1000, "pooling": pooling}, "augment": {"negatives": "hard"}}
+        data = {"rev": rev_id, "timestamp": stamp, "params": {"params.yaml": {"data": params}}, "metrics": metrics}
+        return {"rev": rev_id, "name": name, "data": data, "error": None, "experiments": None}
+
+    baseline = rev("b" * 40, "main", "last", "2026-01-01T10:00:00", clean=60.0)
+    baseline["experiments"] = [
+        {"revs": [rev("1" * 40, "pool-mean", "mean", "2026-01-01T11:00:00", clean=58.0)], "executor": None, "name": "pool-mean"},
+        {"revs": [rev("2" * 40, "pool-max", "max", "2026-01-01T12:00:00")], "executor": {"state": "queued"}, "name": "pool-max"},
+    ]
+    return [baseline]
+
+
+def test_sweep_groups_by_any_ablation_param(tmp_path):
+    result = sweep.collect_sweep(_pooling_doc(), GROUPS, by="loss.pooling")
+    assert list(result.table.columns) == ["loss.pooling", "experiment", "commit", *GROUPS, "perturbed"]
+    assert result.table["loss.pooling"].tolist() == ["last", "mean"]
+    assert result.table["perturbed"].tolist() == [57.5, 55.5]  # clean - mean(1, 2, 3, 4)
+    assert result.skipped == ["pool-max: queued"]
+    lines = sweep.sweep_markdown(result.table, GROUPS, tables.GROUP_LABELS, "loss.pooling").splitlines()
+    assert lines[0].startswith("| loss.pooling | Experiment | Clean |")
+    assert lines[-1] == "| mean | pool-mean | 58.00 | 57.00 | 56.00 | 55.00 | 54.00 | 55.50 |"
+    by_negatives = sweep.collect_sweep(_pooling_doc(), GROUPS, by="augment.negatives")
+    assert by_negatives.table["experiment"].tolist() == ["pool-mean"]  # one value: the newest run
+    from pipeline.sweep import sweep as sweep_command
+
+    (tmp_path / "exp.json").write_text(json.dumps(_pooling_doc()))
+    sweep_command(out=tmp_path / "s", exp_json=tmp_path / "exp.json", metrics_file="reports/metrics/coin.json",
+                  params=ROOT / "params.yaml", by="loss.pooling")
+    assert "# loss.pooling sweep" in (tmp_path / "s" / "sweep.md").read_text()
+    assert (tmp_path / "s" / "figure5.png").read_bytes()[:8] == PNG

@@ -441,3 +441,185 @@ def test_gap_reasons_and_the_papers_own_shortfalls():
         "the paper's pool ran out: 354 entries are what survived its 256-token length filter"
     )
     assert datacard.gap_reason({**imdb, "entries": 354}, 52002) == ""
+
+
+# ---------------------------------------------------------------- negative and positive kinds
+
+from coin.data.augment import (  # noqa: E402
+    instruction_span,
+    normal_pairs,
+    normal_partners,
+    paired_entries,
+    perturbed_template,
+    protected_words,
+)
+
+
+def four_by_two():
+    """8 pairs, 4 sst2 and 4 rte, alternating (round robin), and its hard train frame."""
+    ex = pd.concat([examples("sst2", [0, 1] * 4), examples("rte", [0, 1] * 4)], ignore_index=True)
+    sel = select_pairs(ex, pd.concat([SST2_T, RTE_T]), ["sst2", "rte"], 16, seed=3, budget=BUDGET, progress=False)
+    return sel, {"sst2": {0, 1, 2}, "rte": {0, 1}}
+
+
+def test_normal_pairs_by_kind():
+    datasets = ["a", "b", "a", "b", "a", "b"]
+    assert normal_pairs(datasets, "hard", 0) == []
+    assert normal_pairs(datasets, "normal", 0) == [0, 1, 2, 3, 4, 5]
+    mixed = normal_pairs(datasets, "mixed", 0)
+    assert len(mixed) == 2 and {datasets[k] for k in mixed} == {"a", "b"}  # floor(3 / 2) of each dataset
+    assert mixed == normal_pairs(datasets, "mixed", 0) and any(normal_pairs(datasets, "mixed", s) != mixed for s in range(1, 6))
+
+
+def test_normal_partners_take_a_negative_of_another_dataset_once_each():
+    datasets = ["a", "b", "a", "b", "c", "a"]
+    partners = normal_partners(datasets, list(range(6)), seed=1)
+    assert sorted(partners) == sorted(partners.values()) == list(range(6))  # a re-pairing: each negative used once
+    assert all(datasets[k] != datasets[v] for k, v in partners.items())
+    with pytest.raises(DataError) as info:
+        normal_partners(["a", "a", "a", "b"], [0, 1, 2, 3], seed=1)
+    assert str(info.value) == (
+        "a holds 3 of the 4 pairs that need a normal negative: a negative from another dataset needs every dataset "
+        "at most half (use more datasets or augment.negatives = 'hard')"
+    )
+
+
+def test_normal_negatives_re_pair_the_sampled_entries():
+    sel, kept = four_by_two()
+    hard = train_frame(sel)
+    normal = train_frame(sel, "normal", seed=3)
+    _, ids = paired_entries(sel, "normal", seed=3)
+    check_pairs(normal, kept, ids)
+    anchors = normal[normal["role"] == "anchor"]
+    negatives = normal[normal["role"] == "negative"]
+    assert anchors["dataset"].tolist() == ["sst2", "rte"] * 4  # anchors stay in place
+    assert negatives["dataset"].tolist() == ["rte", "sst2"] * 4  # two datasets: each negative from the other
+    pd.testing.assert_frame_equal(anchors.reset_index(drop=True), hard[hard["role"] == "anchor"].reset_index(drop=True))
+    key = ["dataset", "example_id", "prompt", "positive_prompt", "target"]
+    assert sorted(map(tuple, normal[key].values)) == sorted(map(tuple, hard[key].values))  # the same entries
+    with pytest.raises(DataError, match=r"^pair 0: negative is from 'rte' but its anchor from 'sst2' \(a hard negative shares the dataset\)$"):
+        check_pairs(normal, kept)  # checked as hard pairs
+    with pytest.raises(DataError, match=r"^pair 0: negative and anchor are both from 'sst2' \(a normal negative comes from another dataset\)$"):
+        check_pairs(hard, kept, ids)
+
+
+def test_mixed_negatives_half_hard_half_normal():
+    sel, kept = four_by_two()
+    hard = train_frame(sel)
+    mixed = train_frame(sel, "mixed", seed=3)
+    _, ids = paired_entries(sel, "mixed", seed=3)
+    check_pairs(mixed, kept, ids)
+    assert len(ids) == 4 and sorted(hard.loc[hard["pair_id"].isin(ids) & (hard["role"] == "anchor"), "dataset"]) == ["rte", "rte", "sst2", "sst2"]
+    pairs = mixed.pivot(index="pair_id", columns="role", values="dataset")
+    assert (pairs.loc[ids, "anchor"] != pairs.loc[ids, "negative"]).all()
+    others = [k for k in range(8) if k not in ids]
+    pd.testing.assert_frame_equal(mixed[mixed["pair_id"].isin(others)], hard[hard["pair_id"].isin(others)])
+
+
+def suffix_perturb(text, protected, seed):
+    """A stand-in PerturbFn: appends a mark naming the seed's parity and the protected words."""
+    return f"{text} ~{seed % 2}{'/'.join(sorted(protected))}"
+
+
+def test_instruction_span_is_the_longest_literal_part():
+    template = "Premise: {premise}\nHypothesis: {hypothesis}\nDoes the premise entail it?\n{options_}"
+    start, end = instruction_span(template)
+    assert template[start:end] == "\nDoes the premise entail it?\n"
+    assert instruction_span("{sentence}\n{options_}") == (0, 0)
+    assert perturbed_template(template, lambda t, p, s: t.upper(), frozenset(), 0) == (
+        "Premise: {premise}\nHypothesis: {hypothesis}\nDOES THE PREMISE ENTAIL IT?\n{options_}"
+    )
+    assert protected_words(["not entailment", "yes"]) == frozenset({"not entailment", "not", "entailment", "yes"})
+
+
+def test_perturbed_positives_keep_template_input_and_options():
+    sel, kept = four_by_two()
+    hard = train_frame(sel)
+    train = train_frame(sel, positives="perturbed", seed=3, perturb=suffix_perturb)
+    check_pairs(train, kept, positives="perturbed")
+    # rte template 0 ("{premise} / {hypothesis}") has no instruction word: those entries keep a template positive
+    wordless = (train["dataset"] == "rte") & (train["template_id"] == 0)
+    assert wordless.any() and (~wordless).any()
+    assert ((train["positive_template_id"] == train["template_id"]) == ~wordless).all()
+    pd.testing.assert_frame_equal(train[wordless], hard[wordless])
+    pd.testing.assert_frame_equal(train.drop(columns=["positive_prompt", "positive_template_id"]), hard.drop(columns=["positive_prompt", "positive_template_id"]))
+    first = train.iloc[0]  # sst2 template "{sentence} A?\n{options_}": the instruction "A?" gets the mark
+    fields = json.loads(examples("sst2", [0, 1] * 4).set_index("example_id").loc[first["example_id"], "fields"])
+    mark = "~" + first["positive_prompt"].split("~")[1][0] + "negative/positive"  # the options are protected
+    expected = {
+        0: f"{fields['sentence']} A? {mark}\nOPTIONS:\n- negative\n- positive",
+        1: f"B: {mark} {fields['sentence']}\nOPTIONS:\n- negative\n- positive",
+        2: f"{fields['sentence']} C! {mark}\nOPTIONS:\n- negative\n- positive",
+    }[int(first["template_id"])]
+    assert first["positive_prompt"] == expected
+    with pytest.raises(DataError, match=r"^entry 0: positive uses the entry's own template"):
+        check_pairs(train, kept)  # checked as template positives
+
+
+def test_both_alternates_and_a_no_op_perturbation_keeps_the_template_positive():
+    sel, kept = four_by_two()
+    hard = train_frame(sel)
+    both = train_frame(sel, positives="both", seed=3, perturb=suffix_perturb)
+    check_pairs(both, kept, positives="both")
+    perturbed = both["positive_template_id"] == both["template_id"]
+    wordless = (both["dataset"] == "rte") & (both["template_id"] == 0)
+    assert perturbed.tolist() == [p % 2 == 1 and not w for p, w in zip(both["pair_id"], wordless)]
+    assert perturbed.any()
+    pd.testing.assert_frame_equal(both[~perturbed], hard[~perturbed])
+    same = train_frame(sel, positives="perturbed", seed=3, perturb=lambda t, p, s: t)
+    pd.testing.assert_frame_equal(same, hard)
+    with pytest.raises(DataError, match=r"^augment.positives = 'perturbed' needs a perturbation function$"):
+        train_frame(sel, positives="perturbed")
+
+
+@pytest.fixture(scope="module")
+def perturber(tmp_path_factory):
+    from pipeline.augment import make_perturber
+
+    return make_perturber(0.2, tmp_path_factory.mktemp("cache"))
+
+
+def test_real_perturber_is_seeded_and_keeps_label_words(perturber):
+    text = "Does this critic sound positive or negative about the movie they watched?"
+    protected = frozenset({"positive", "negative"})
+    outputs = {perturber(text, protected, seed) for seed in range(12)}
+    assert len(outputs) > 3 and text not in outputs
+    assert all("positive" in o and "negative" in o for o in outputs)
+    assert perturber(text, protected, 5) == perturber(text, protected, 5)
+
+
+def test_training_positives_never_contain_an_evaluation_instruction(perturber):
+    """The embedded FLAN templates, with and without perturbation, share no text with the evaluation
+    instructions (clean and semantic): training stays disjoint from what is evaluated."""
+    from coin.embedded.instructions import ROLE_ORIENTED_PROMPT_SET, SEMANTIC_ADV_PROMPT_SET, TASK_ORIENTED_PROMPT_SET
+    from coin.embedded.templates import PATTERNS
+
+    instructions = [t for sets in (TASK_ORIENTED_PROMPT_SET, ROLE_ORIENTED_PROMPT_SET) for ts in sets.values() for t in ts]
+    instructions += [t for langs in SEMANTIC_ADV_PROMPT_SET.values() for ts in langs.values() for t in ts]
+    positives = []
+    for key, patterns in PATTERNS.items():
+        for i, (template, _) in enumerate(patterns):
+            positives.append(template)
+            positives.append(perturbed_template(template, perturber, frozenset({"yes", "no"}), i))
+    assert len(instructions) > 100 and len(positives) > 200
+    core = [t.strip().rstrip(".?!:") for t in instructions]
+    assert [t for t in core if any(t in p for p in positives)] == []
+
+
+def test_augment_stage_follows_the_kinds_and_the_card_counts_them(stage_inputs):
+    w = stage_inputs
+    run_sample(w)
+    params = yaml.safe_load((w / "params.yaml").read_text())
+    params["augment"].update(negatives="mixed", positives="both")
+    (w / "params.yaml").write_text(yaml.safe_dump(params))
+    run_augment(w)
+    train = pd.read_parquet(w / "train.parquet")
+    pairs = train.pivot(index="pair_id", columns="role", values="dataset")
+    assert (pairs["anchor"] != pairs["negative"]).sum() == 2  # floor(3 / 2) = 1 normal pair per dataset
+    card = json.loads((w / "card" / "data_card.json").read_text())
+    assert card["negatives"] == {"hard": 4, "normal": 2}
+    perturbed = int((train["positive_template_id"] == train["template_id"]).sum())
+    assert card["positives"] == {"template": 12 - perturbed, "perturbed": perturbed} and 0 < perturbed <= 6
+    assert card["settings"]["negatives"] == "mixed" and card["settings"]["positives"] == "both"
+    page = (w / "card" / "data_card.md").read_text()
+    assert "6 anchor + negative pairs: 4 hard negatives (same dataset and template), 2 normal (another dataset)" in page

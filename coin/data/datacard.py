@@ -62,12 +62,16 @@ def card_data(
     skipped: Mapping[str, str],
     datasets: Sequence[str],
     settings: Mapping[str, Any],
+    normal: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """The card as a dict: per-dataset counts, templates used and skipped, drops by reason, settings.
+    """The card as a dict: per-dataset counts, templates used and skipped, drops by reason, settings,
+    and pairs by negative kind and entries by positive kind.
 
     `train` is the TRAIN frame, `templates` FLAN_TEMPLATES, `stats` the selection's per-dataset counts
     (coin.data.sampling.Selection.stats), `skipped` datasets that gave no pairs and why, `settings` the
-    values to record (seed, cutoff_len, source, templates sha256, ...).
+    values to record (seed, cutoff_len, source, templates sha256, ...), `normal` the pair ids with a
+    normal negative (another dataset); the others are hard. A positive with the entry's own template
+    is a perturbed one.
     """
     per_dataset: dict[str, Any] = {}
     for name in datasets:
@@ -94,9 +98,13 @@ def card_data(
         d["gap"] = gap_reason(d, int(len(train)))
     keys = {FLAN_DATASETS[name].flan_key for name in datasets}
     dropped = templates[~templates["kept"] & templates["flan_key"].isin(keys)].sort_values(["flan_key", "template_id"])
+    pairs = int((train["role"] == "anchor").sum())
+    perturbed = int((train["positive_template_id"] == train["template_id"]).sum())
     return {
         "entries": int(len(train)),
-        "pairs": int((train["role"] == "anchor").sum()),
+        "pairs": pairs,
+        "negatives": {"hard": pairs - len(normal), "normal": len(normal)},
+        "positives": {"template": int(len(train)) - perturbed, "perturbed": perturbed},
         "paper_entries": PAPER_TOTAL,
         "settings": dict(settings),
         "datasets": per_dataset,
@@ -125,7 +133,12 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         "# Data card: COIN training entries",
         "",
         f"{card['entries']} entries ({card['pairs']} anchor + hard-negative pairs, each entry with a positive); "
-        f"the paper used {card['paper_entries']}.",
+        f"the paper used {card['paper_entries']}."
+        if not card["negatives"]["normal"] and not card["positives"]["perturbed"]
+        else f"{card['entries']} entries ({card['pairs']} anchor + negative pairs: {card['negatives']['hard']} hard "
+        f"negatives (same dataset and template), {card['negatives']['normal']} normal (another dataset); positives: "
+        f"{card['positives']['template']} another template, {card['positives']['perturbed']} the entry's own template "
+        f"perturbed; normal negatives re-pair the sampled entries, so the counts below are as sampled); the paper used {card['paper_entries']} with hard negatives and template positives.",
         "",
         "## Settings",
         "",

@@ -85,10 +85,11 @@ def _pre_constraints(ta: ModuleType, protected: frozenset[str]) -> list[Any]:
     return [c.RepeatModification(), c.StopwordModification(stopwords=set(STOPWORDS)), label_constraint(ta, protected)]
 
 
-def deepwordbug_recipe(ta: ModuleType, task: str, levenshtein_limit: int) -> Recipe:
-    """PromptBench's DeepWordBug: four character edits, Levenshtein distance <= limit from the clean text."""
+def deepwordbug_recipe(ta: ModuleType, task: str, levenshtein_limit: int, protected: Optional[frozenset[str]] = None) -> Recipe:
+    """PromptBench's DeepWordBug: four character edits, Levenshtein distance <= limit from the clean text.
+    `protected` (lowercase words) replaces the task's label words (training positives protect their options)."""
     t = ta.transformations
-    protected = protected_words(task)
+    protected = protected_words(task) if protected is None else frozenset(protected)
     transformation = t.CompositeTransformation(
         [
             t.WordSwapNeighboringCharacterSwap(),
@@ -111,9 +112,11 @@ def textfooler_recipe(
     min_cos: float,
     sentence_encoder: Optional[Any] = None,
     encoder_name: str = "none",
+    protected: Optional[frozenset[str]] = None,
 ) -> Recipe:
-    """PromptBench's TextFooler: embedding neighbours with cosine >= min_cos (and the sentence encoder, if any)."""
-    protected = protected_words(task)
+    """PromptBench's TextFooler: embedding neighbours with cosine >= min_cos (and the sentence encoder, if any).
+    `protected` replaces the task's label words, as in deepwordbug_recipe."""
+    protected = protected_words(task) if protected is None else frozenset(protected)
     transformation = ta.transformations.WordSwapEmbedding(max_candidates=int(max_candidates), embedding=embedding)
     pre = _pre_constraints(ta, protected)
     post = [ta.constraints.semantics.WordEmbeddingDistance(embedding=embedding, min_cos_sim=float(min_cos))]

@@ -1,4 +1,5 @@
-"""The lambda sweep of the paper (Table 4 / Figure 5) from `dvc exp show --json`.
+"""The lambda sweep of the paper (Table 4 / Figure 5) from `dvc exp show --json`, or a sweep over any
+other param (`by`, e.g. loss.pooling or augment.negatives for the ablations).
 
 Run the sweep with DVC's experiment queue (only train-coin, evaluate@coin and report rerun):
 
@@ -58,16 +59,42 @@ def _label(record: dict[str, Any]) -> str:
     return str(record.get("name") or (rev[:7] if len(rev) == 40 else rev) or "?")
 
 
-def collect_sweep(doc: Any, groups: Sequence[str], metrics_file: str = METRICS_FILE, params_file: str = PARAMS_FILE) -> Sweep:
-    """Lambda vs COIN accuracy (mean over tasks as in the metrics' `average`) for every finished experiment.
+LAMBDA = "loss.lambda"
+SWEEP_KEYS = (LAMBDA, "loss.pooling", "loss.gen_reduction", "augment.negatives", "augment.positives")
 
-    For each revision with `loss.lambda` in `params_file` and an `average` in `metrics_file`, the row
-    holds average[g]["acc_mean"] for each group g and `perturbed` = mean over the groups other than
-    clean. Several revisions with one lambda keep the newest (by timestamp; the workspace counts as
-    oldest). Rows are sorted by lambda.
+
+def _param(params: dict[str, Any], key: str) -> Any:
+    """The value at a dotted params key (None when absent)."""
+    value: Any = params
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _column(by: str) -> str:
+    """The table column of a swept key: `lambda` for loss.lambda (with log10_lambda), else the key itself."""
+    return "lambda" if by == LAMBDA else by
+
+
+def format_value(by: str, value: Any) -> str:
+    """A swept value as the tables print it (format_lambda for loss.lambda)."""
+    return format_lambda(value) if by == LAMBDA else str(value)
+
+
+def collect_sweep(
+    doc: Any, groups: Sequence[str], metrics_file: str = METRICS_FILE, params_file: str = PARAMS_FILE, by: str = LAMBDA
+) -> Sweep:
+    """A swept param (`by`, default loss.lambda) vs COIN accuracy (mean over tasks as in the metrics'
+    `average`) for every finished experiment.
+
+    For each revision with `by` in `params_file` (a number for loss.lambda, any scalar otherwise, e.g.
+    loss.pooling) and an `average` in `metrics_file`, the row holds average[g]["acc_mean"] for each
+    group g and `perturbed` = mean over the groups other than clean. Several revisions with one value
+    keep the newest (by timestamp; the workspace counts as oldest). Rows are sorted by the value.
     """
-    rows: dict[float, dict[str, Any]] = {}
-    stamps: dict[float, str] = {}
+    column, name = _column(by), ("lambda" if by == LAMBDA else by)
+    rows: dict[Any, dict[str, Any]] = {}
+    stamps: dict[Any, str] = {}
     skipped: list[str] = []
     perturbed = [g for g in groups if g != "clean"]
     for record in _records(doc):
@@ -83,11 +110,14 @@ def collect_sweep(doc: Any, groups: Sequence[str], metrics_file: str = METRICS_F
             skipped.append(f"{label}: {state}")
             continue
         params = (((data.get("params") or {}).get(params_file) or {}).get("data")) or {}
-        lam = (params.get("loss") or {}).get("lambda")
+        value = _param(params, by)
         metrics = (((data.get("metrics") or {}).get(metrics_file) or {}).get("data")) or {}
         average = metrics.get("average")
-        if not isinstance(lam, (int, float)) or isinstance(lam, bool):
+        if by == LAMBDA and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             skipped.append(f"{label}: no numeric loss.lambda in {params_file}")
+            continue
+        if not isinstance(value, (str, int, float, bool)):
+            skipped.append(f"{label}: no {by} in {params_file}")
             continue
         if not isinstance(average, dict):
             skipped.append(f"{label}: no {metrics_file}")
@@ -96,31 +126,38 @@ def collect_sweep(doc: Any, groups: Sequence[str], metrics_file: str = METRICS_F
         if missing:
             skipped.append(f"{label}: {metrics_file} has no average acc_mean for {missing[0]}")
             continue
-        lam = float(lam)
-        row: dict[str, Any] = {
-            "lambda": lam,
-            "log10_lambda": float(np.log10(lam)) if lam > 0 else float("nan"),  # DVC plots have no log axis
-            "experiment": label,
-            "commit": str(record.get("rev") or ""),  # not "rev": dvc plots adds its own rev field
-        }
+        row: dict[str, Any] = {}
+        if by == LAMBDA:
+            value = float(value)
+            row["lambda"] = value
+            row["log10_lambda"] = float(np.log10(value)) if value > 0 else float("nan")  # DVC plots have no log axis
+        else:
+            row[column] = value
+        row["experiment"] = label
+        row["commit"] = str(record.get("rev") or "")  # not "rev": dvc plots adds its own rev field
         for group in groups:
             row[group] = float(average[group]["acc_mean"])
         row["perturbed"] = float(np.mean([row[g] for g in perturbed])) if perturbed else float("nan")
         stamp = data.get("timestamp") or ""  # ISO 8601 strings order by time; workspace has none
-        if lam in rows and stamp <= stamps[lam]:
-            skipped.append(f"{label}: older run of lambda {format_lambda(lam)} than {rows[lam]['experiment']}")
+        shown = format_value(by, value)
+        if value in rows and stamp <= stamps[value]:
+            skipped.append(f"{label}: older run of {name} {shown} than {rows[value]['experiment']}")
             continue
-        if lam in rows:
-            skipped.append(f"{rows[lam]['experiment']}: older run of lambda {format_lambda(lam)} than {label}")
-        rows[lam] = row
-        stamps[lam] = stamp
-    for row in rows.values():  # the paper's 7B run beside ours (Table 4, average over its 10 columns)
-        for group in groups:
-            cell = paper.table4_cell(row["lambda"], group)
-            row[f"paper_{group}"] = cell[0] if cell else float("nan")
-        row["paper_perturbed"] = float(np.mean([row[f"paper_{g}"] for g in perturbed])) if perturbed else float("nan")
-    columns = ["lambda", "log10_lambda", "experiment", "commit", *groups, "perturbed", *(f"paper_{g}" for g in groups), "paper_perturbed"]
-    table = pd.DataFrame([rows[k] for k in sorted(rows)], columns=columns)
+        if value in rows:
+            skipped.append(f"{rows[value]['experiment']}: older run of {name} {shown} than {label}")
+        rows[value] = row
+        stamps[value] = stamp
+    head = ["lambda", "log10_lambda"] if by == LAMBDA else [column]
+    paper_columns: list[str] = []
+    if by == LAMBDA:  # the paper's 7B run beside ours (Table 4, average over its 10 columns)
+        paper_columns = [*(f"paper_{g}" for g in groups), "paper_perturbed"]
+        for row in rows.values():
+            for group in groups:
+                cell = paper.table4_cell(row["lambda"], group)
+                row[f"paper_{group}"] = cell[0] if cell else float("nan")
+            row["paper_perturbed"] = float(np.mean([row[f"paper_{g}"] for g in perturbed])) if perturbed else float("nan")
+    columns = [*head, "experiment", "commit", *groups, "perturbed", *paper_columns]
+    table = pd.DataFrame([rows[k] for k in sorted(rows, key=lambda v: (str(type(v)), v))], columns=columns)
     return Sweep(table=table, skipped=skipped)
 
 
@@ -130,33 +167,41 @@ def format_lambda(value: float) -> str:
     return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
-def sweep_markdown(table: pd.DataFrame, groups: Sequence[str], group_labels: dict[str, str]) -> str:
-    """Table 4 as markdown: one row per lambda, COIN accuracy (%) per group and the perturbed mean, each
-    followed by the paper's 7B value with ours − paper (n/a for a lambda the paper did not run)."""
+def sweep_markdown(table: pd.DataFrame, groups: Sequence[str], group_labels: dict[str, str], by: str = LAMBDA) -> str:
+    """Table 4 as markdown: one row per value of `by`, COIN accuracy (%) per group and the perturbed mean;
+    for loss.lambda each is followed by the paper's 7B value with ours − paper (n/a for a lambda the
+    paper did not run)."""
     from coin.report.tables import format_delta, markdown_table
 
     def beside(ours: float, theirs: float) -> str:
         return "n/a" if np.isnan(theirs) else f"{theirs:.2f} ({format_delta(ours - theirs)})"
 
-    header = ["λ", "Experiment"]
+    with_paper = by == LAMBDA
+    header = ["λ" if with_paper else by, "Experiment"]
     for label in [*(group_labels.get(g, g) for g in groups), "Perturbed mean"]:
-        header += [label, f"{paper.PAPER_RUN} (ours − paper)"]
+        header += [label, f"{paper.PAPER_RUN} (ours − paper)"] if with_paper else [label]
     rows = []
     for r in table.to_dict("records"):
-        row = [format_lambda(r["lambda"]), str(r["experiment"])]
+        row = [format_value(by, r[_column(by)]), str(r["experiment"])]
         for column in [*groups, "perturbed"]:
-            row += [f"{r[column]:.2f}", beside(r[column], r[f"paper_{column}"])]
+            row += [f"{r[column]:.2f}", beside(r[column], r[f"paper_{column}"])] if with_paper else [f"{r[column]:.2f}"]
         rows.append(row)
     return markdown_table(header, rows, numeric_from=2)
 
 
-def plot_sweep(table: pd.DataFrame, path: str, groups: Sequence[str], group_labels: dict[str, str]) -> None:
-    """Figure 5: COIN accuracy against lambda (log axis): clean and perturbed mean bold, each group thin."""
+def plot_sweep(table: pd.DataFrame, path: str, groups: Sequence[str], group_labels: dict[str, str], by: str = LAMBDA) -> None:
+    """Figure 5: COIN accuracy against lambda (log axis), or against the values of another swept key
+    (evenly spaced): clean and perturbed mean bold, each group thin."""
     from coin.report.figures import GROUP_COLORS, new_figure, save_png
 
     figure = new_figure(6.5, 4.2)
     ax = figure.subplots()
-    lambdas = table["lambda"].to_numpy(dtype=float)
+    if by == LAMBDA:
+        lambdas = table["lambda"].to_numpy(dtype=float)
+        labels = [format_lambda(v) for v in lambdas]
+    else:
+        lambdas = np.arange(len(table), dtype=float)
+        labels = [str(v) for v in table[by]]
     for i, group in enumerate(groups):
         if group == "clean":
             continue
@@ -165,11 +210,11 @@ def plot_sweep(table: pd.DataFrame, path: str, groups: Sequence[str], group_labe
     if "clean" in groups:
         ax.plot(lambdas, table["clean"], marker="o", linewidth=2.2, color="black", label="Clean")
     ax.plot(lambdas, table["perturbed"], marker="s", linewidth=2.2, color="#555555", linestyle="--", label="Perturbed mean")
-    if (lambdas > 0).all():
+    if by == LAMBDA and (lambdas > 0).all():
         ax.set_xscale("log")
     ax.set_xticks(lambdas)
-    ax.set_xticklabels([format_lambda(v) for v in lambdas], rotation=30)
-    ax.set_xlabel("λ (upper bound of the contrastive weight)")
+    ax.set_xticklabels(labels, rotation=30)
+    ax.set_xlabel("λ (upper bound of the contrastive weight)" if by == LAMBDA else by)
     ax.set_ylabel("COIN accuracy (%), mean over tasks")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -178,12 +223,15 @@ def plot_sweep(table: pd.DataFrame, path: str, groups: Sequence[str], group_labe
 
 
 __all__ = [
+    "LAMBDA",
     "METRICS_FILE",
     "PARAMS_FILE",
+    "SWEEP_KEYS",
     "SWEEP_COMMAND",
     "Sweep",
     "collect_sweep",
     "format_lambda",
+    "format_value",
     "plot_sweep",
     "sweep_markdown",
 ]

@@ -299,7 +299,31 @@ def to_csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, float_format="%.4f", lineterminator="\n")
 
 
+
+def setup_rows(loss: Any, augment: Any) -> list[list[str]]:
+    """Per model (base, cit, coin): contrastive term, pooling, L_gen reduction, negative and positive kind.
+
+    `loss` and `augment` are the LossParams and AugmentParams the models were trained with. The base is
+    untrained (all n/a); CIT is trained on the same entries (negatives, positives) with L_gen alone, as a
+    token mean (train-cit does not read loss.*); COIN follows loss.* (no pooling without the term).
+    """
+    on = bool(loss.contrastive)
+    return [
+        ["base", "no", "n/a", "n/a", "n/a", "n/a"],
+        ["cit", "no", "n/a", "tokens", augment.negatives, augment.positives],
+        ["coin", "yes" if on else "no", loss.pooling if on else "n/a", loss.gen_reduction if on else "tokens",
+         augment.negatives, augment.positives],
+    ]
+
+
+def setup_markdown(loss: Any, augment: Any) -> str:
+    """The report's setup table (setup_rows) as markdown."""
+    header = ["Model", "L_ctr", "Pooling", "L_gen reduction", "Negatives", "Positives"]
+    return markdown_table(header, setup_rows(loss, augment), numeric_from=len(header))
+
 __all__ = [
+    "setup_markdown",
+    "setup_rows",
     "AVERAGE",
     "CATEGORIES",
     "MODELS",

@@ -1,6 +1,8 @@
 """The COIN objective (arXiv 2402.11138, section 3.3) as pure tensor functions.
 
 L = L_gen + w * L_ctr, w = min(lambda, sg(L_gen) / sg(L_ctr)), where sg stops the gradient.
+The states fed to L_ctr are pooled by `pool_states` (loss.pooling) and L_gen is reduced by
+`generation_loss` (loss.gen_reduction).
 """
 
 from __future__ import annotations
@@ -14,6 +16,31 @@ from coin.training.collator import IGNORE_INDEX
 
 # below this the contrastive loss counts as zero: the weight falls back to lambda
 CTR_EPS = 1e-8
+POOLINGS = ("last", "mean", "max")
+GEN_REDUCTIONS = ("tokens", "views")
+
+
+def pool_states(hidden: torch.Tensor, attention_mask: torch.Tensor, pool_index: torch.Tensor, pooling: str = "last") -> torch.Tensor:
+    """One state per sequence for L_ctr, float32 (not normalised; info_nce normalises).
+
+    hidden (N, T, d): the final-layer (post-norm) states; attention_mask (N, T): 1 on the real tokens
+    of prompt + response, 0 on padding (either side); pool_index (N,): each row's last real token.
+        last: h_i = hidden[i, pool_index_i]                          (the paper; footnote 1 of 3.3)
+        mean: h_i = sum_t m_it * hidden[i, t] / sum_t m_it            (padding never counted)
+        max:  h_i[c] = max_{t: m_it = 1} hidden[i, t, c]              (padding never a candidate)
+    The released code's average also counts padding tokens; here padding never enters a mean or a max.
+    """
+    hidden = hidden.float()
+    if pooling == "last":
+        rows = torch.arange(hidden.shape[0], device=hidden.device)
+        return hidden[rows, pool_index]  # (N, d)
+    mask = attention_mask.to(hidden.device).bool().unsqueeze(-1)  # (N, T, 1)
+    if pooling == "mean":
+        count = mask.sum(dim=1).clamp(min=1).float()  # (N, 1)
+        return (hidden * mask).sum(dim=1) / count  # (N, d)
+    if pooling == "max":
+        return hidden.masked_fill(~mask, float("-inf")).amax(dim=1)  # (N, d)
+    raise ValueError(f"loss.pooling = {pooling!r} is not allowed: use one of {', '.join(POOLINGS)}")
 
 
 def info_nce(z_orig: torch.Tensor, z_pos: torch.Tensor, temperature: float, groups: torch.Tensor | None = None) -> torch.Tensor:
@@ -65,6 +92,23 @@ def response_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return total / count.clamp(min=1)
 
 
+def generation_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "tokens") -> torch.Tensor:
+    """L_gen over the 2k sequences [orig_1..orig_k, pos_1..pos_k] of a micro-batch.
+
+    tokens (default): L_gen = response_ce(logits, labels), the mean over every response token of both
+        views (HF's causal LM loss on the whole batch).
+    views (the released code): L_gen = response_ce(logits[:k], labels[:k]) + response_ce(logits[k:], labels[k:]),
+        the original view's token mean plus the paraphrased view's: a sum of two means, about twice
+        the tokens value. It is also the L_gen of the weight min(lambda, L_gen / L_ctr).
+    """
+    if reduction == "tokens":
+        return response_ce(logits, labels)
+    if reduction == "views":
+        k = logits.shape[0] // 2
+        return response_ce(logits[:k], labels[:k]) + response_ce(logits[k:], labels[k:])
+    raise ValueError(f"loss.gen_reduction = {reduction!r} is not allowed: use one of {', '.join(GEN_REDUCTIONS)}")
+
+
 @dataclass(frozen=True)
 class LossParts:
     """The total loss and its parts (scalar tensors; total carries the gradient)."""
@@ -83,13 +127,25 @@ def coin_loss(
     lam: float,
     temperature: float,
     groups: torch.Tensor | None = None,
+    gen_reduction: str = "tokens",
 ) -> LossParts:
-    """L = L_gen + w * L_ctr with L_gen = response_ce(logits, labels) over both views,
+    """L = L_gen + w * L_ctr with L_gen = generation_loss(logits, labels, gen_reduction) over both views,
     L_ctr = info_nce(z_orig, z_pos, temperature, groups) and w = coin_weight(L_gen, L_ctr, lam)."""
-    gen = response_ce(logits, labels)
+    gen = generation_loss(logits, labels, gen_reduction)
     ctr = info_nce(z_orig, z_pos, temperature, groups)
     weight = coin_weight(gen, ctr, lam)
     return LossParts(total=gen + weight * ctr, gen=gen, ctr=ctr, weight=weight)
 
 
-__all__ = ["CTR_EPS", "LossParts", "coin_loss", "coin_weight", "info_nce", "response_ce"]
+__all__ = [
+    "CTR_EPS",
+    "GEN_REDUCTIONS",
+    "POOLINGS",
+    "LossParts",
+    "coin_loss",
+    "coin_weight",
+    "generation_loss",
+    "info_nce",
+    "pool_states",
+    "response_ce",
+]

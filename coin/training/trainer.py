@@ -1,11 +1,12 @@
 """`CoinTrainer`: the Hugging Face Trainer with the COIN loss, and its live-metrics callback.
 
 One forward pass per micro-batch over the 2k sequences [orig_1..orig_k, pos_1..pos_k] (see
-coin.training.collator). With the contrastive term on, the final hidden state (after the final norm)
-of each sequence's last real token is pooled and L2-normalised, and
+coin.training.collator). With the contrastive term on, the final hidden states (after the final norm)
+are pooled per sequence (loss.pooling: the last real token, or the mean / max over the real tokens)
+and L2-normalised, and
     L = L_gen + w * L_ctr,  w = min(lambda, sg(L_gen) / sg(L_ctr))
-(coin.training.losses). With it off (the CIT baseline) the loss is exactly L_gen and no hidden states
-are requested.
+with L_gen reduced by loss.gen_reduction (coin.training.losses). With it off (the CIT baseline) the
+loss is exactly L_gen (token mean) and no hidden states are requested.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from transformers.integrations import DVCLiveCallback
 
 from coin.params import LossParams, TrainParams
 from coin.training.collator import PairSampler
-from coin.training.losses import coin_loss, response_ce
+from coin.training.losses import coin_loss, pool_states, response_ce
 
 # Trainer log keys kept out of the DVCLive metrics: timings vary from run to run, and train_loss (the
 # whole-run mean) is wrong after a resume (the Trainer does not restore its running sum)
@@ -35,13 +36,22 @@ class Objective:
     lam: float = 0.0
     temperature: float = 1.0
     negatives: str = "pair"  # pair: candidates within a pair | batch: the whole micro-batch
+    pooling: str = "last"  # last | mean | max (coin.training.losses.pool_states)
+    gen_reduction: str = "tokens"  # tokens | views (coin.training.losses.generation_loss)
 
     @classmethod
     def for_variant(cls, variant: str, loss: LossParams | None) -> "Objective":
         """cit -> L_gen only (loss params unused); coin -> loss.* (L_gen only if loss.contrastive is false)."""
         if variant == "cit" or loss is None or not loss.contrastive:
             return cls(contrastive=False)
-        return cls(contrastive=True, lam=loss.lam, temperature=loss.temperature, negatives=loss.negatives)
+        return cls(
+            contrastive=True,
+            lam=loss.lam,
+            temperature=loss.temperature,
+            negatives=loss.negatives,
+            pooling=loss.pooling,
+            gen_reduction=loss.gen_reduction,
+        )
 
 
 def pool_last_token(hidden: torch.Tensor, pool_index: torch.Tensor) -> torch.Tensor:
@@ -80,11 +90,15 @@ class CoinTrainer(Trainer):
         else:
             outputs = model(**forward, use_cache=False, output_hidden_states=True)
             # hidden_states[-1] of a HF LLaMA is the final RMSNorm's output (== last_hidden_state)
-            z = pool_last_token(outputs.hidden_states[-1], inputs["pool_index"])  # (2k, d)
+            pooled = pool_states(
+                outputs.hidden_states[-1], inputs["attention_mask"], inputs["pool_index"], self.objective.pooling
+            )  # (2k, d)
+            z = F.normalize(pooled, dim=-1)
             k = z.shape[0] // 2
             groups = inputs["groups"] if self.objective.negatives == "pair" else None
             result = coin_loss(
-                outputs.logits, labels, z[:k], z[k:], self.objective.lam, self.objective.temperature, groups
+                outputs.logits, labels, z[:k], z[k:], self.objective.lam, self.objective.temperature, groups,
+                self.objective.gen_reduction,
             )
             loss = result.total
             parts = {"loss_gen": result.gen, "loss_ctr": result.ctr, "ctr_weight": result.weight}
