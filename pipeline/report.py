@@ -10,7 +10,7 @@ Writes into --out (swapped in whole, so a failed run leaves the previous report)
   harmless.csv               perturbed instructions whose search found no harmful edit, per group
   plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
   plots/figure4_<model>.csv  DVC plots data: group, prompt_id, idx, x, y
-and, with --summary, a small JSON of COIN − CIT mean accuracy per group (a dvc metric).
+and --summary, a small JSON of COIN − CIT mean accuracy per group (a dvc metric).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def report(
     prompts: Path = typer.Option(..., help="The prompt set (data/prompts.parquet)."),
     out: Path = typer.Option(..., help="Report folder to write (reports/paper)."),
     summary_out: Path = typer.Option(
-        None, "--summary", help="COIN − CIT mean accuracy per group, the dvc metric (reports/summary/coin_minus_cit.json)."
+        ..., "--summary", help="COIN − CIT mean accuracy per group, the dvc metric (reports/summary/coin_minus_cit.json)."
     ),
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read."),
 ) -> None:
@@ -51,7 +51,7 @@ def report(
     import numpy as np
     import pandas as pd
 
-    from coin.io import atomic_dir, read_parquet, write_text
+    from coin.io import atomic_dir, read_parquet, write_json, write_text
     from coin.report import bootstrap, figures, tables
     from coin.schemas import PREDICTIONS, PROMPTS
 
@@ -138,14 +138,13 @@ def report(
             write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
         text = _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, state_task)
         write_text(text, tmp / "report.md")
-    if summary_out is not None:
-        from coin.evaluation.metrics import headline_delta
-        from coin.io import write_json
+    from coin.evaluation.metrics import headline_delta
 
-        try:
-            write_json(headline_delta(docs["coin"], docs["cit"]), summary_out)
-        except (KeyError, TypeError) as exc:
-            raise DataError(f"{metric_paths['coin']} or {metric_paths['cit']} lacks the average section ({exc})") from None
+    try:
+        delta = headline_delta(docs["coin"], docs["cit"])
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{metric_paths['coin']} or {metric_paths['cit']} lacks the average section ({exc})") from None
+    write_json(delta, summary_out)
     typer.echo(f"report: {out / 'report.md'} (tables, figures and significance in {out}/)")
 
 
