@@ -30,12 +30,12 @@ PERTURB_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")
 SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank")
+PARSERS = ("prefix", "last_word")
 RESUMES = ("auto", "never")
 # a hub repo id: name or owner/name of letters, digits, '-', '_', '.' (huggingface_hub's rule, roughly)
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
 # files that make a folder a model (config.json), a peft adapter, or a pipeline model folder (base.json)
 _MODEL_FILES = ("config.json", "adapter_config.json", "base.json")
-PARSERS = ("prefix", "last_word")
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:

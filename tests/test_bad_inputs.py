@@ -110,7 +110,7 @@ def test_unreadable_parquet_is_one_line_and_exit_2(tmp_path, content, message):
     assert str(info.value) == f"{bad} {message}: rerun the stage that writes it (dvc repro -f -s <stage>)"
     args = ["evaluate", "--name", "coin", "--model", str(tmp_path), "--prompts", str(bad), "--eval", str(bad),
             "--predictions", str(tmp_path / "p.parquet"), "--states", str(tmp_path / "s.npz"),
-            "--metrics", str(tmp_path / "m.json"), "--params", str(ROOT / "params.yaml")]
+            "--metrics", str(tmp_path / "m.json"), "--summary", str(tmp_path / "s.json"), "--params", str(ROOT / "params.yaml")]
     result = CliRunner().invoke(app, args)
     assert (result.exit_code, result.output) == (2, f"error: {info.value}\n")
 
