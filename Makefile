@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean restore
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: setup
 
 bench: setup
 	PATH="$(BIN):$$PATH" $(BIN)/python benchmarks/stage_times.py
+
+# after a failed or killed stage or experiment: the last commit's params, lock, reports (uncached, in git)
+# and every cached output (models/, data/) as that lock names them
+restore:
+	git checkout HEAD -- params.yaml dvc.lock reports
+	PATH="$(BIN):$$PATH" dvc checkout --force
 
 clean:
 	rm -rf $(VENV)

@@ -1,7 +1,9 @@
 """Atomic, deterministic file writes and schema-checked reads.
 
-Every write goes to a temporary name in the destination folder and is renamed into place, so a killed
-stage leaves the previous file or nothing. Parquet files carry no pandas index and are written with
+Every write goes to a temporary name in the destination folder (`.<name>.<random>.tmp`) and is renamed
+into place, so a killed stage leaves the previous file or nothing; a temporary left by a kill is removed
+by the next write to the same path (and git-ignored). Files and folders get the usual permissions
+(0644 / 0755 under the default umask), not mkstemp's 0600. Parquet files carry no pandas index and are written with
 fixed settings, so the same frame gives the same bytes.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import urllib.request
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from coin.errors import DataError
@@ -30,14 +34,29 @@ def _umask() -> int:
     return mask
 
 
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete the `.<name>.<random>.tmp` files and folders a killed write to `path` left beside it."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+    stale = [p for p in path.parent.glob(f".{path.name}.*.tmp") if pattern.fullmatch(p.name)] if path.parent.is_dir() else []
+    for leftover in stale:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    return stale
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -50,6 +69,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary folder beside `path`; swap it in for `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual permissions
     try:
@@ -72,7 +92,11 @@ def read_parquet(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist: run the stage that writes it first (dvc repro)")
-    frame = pq.read_table(path).to_pandas()
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        reason = re.sub(r"^Could not open Parquet input source '.*?': ", "", _first_line(exc))
+        raise DataError(f"{path} is not a readable Parquet file ({reason}): rerun the stage that writes it (dvc repro -f -s <stage>)") from None
     schema.check(frame, source=str(path))
     return frame
 
@@ -131,7 +155,15 @@ def read_json(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist: run the stage that writes it first (dvc repro)")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not readable JSON ({_first_line(exc)}): rerun the stage that writes it") from None
 
 
-__all__ = ["atomic_dir", "atomic_path", "http_get", "read_json", "read_pinned", "read_parquet", "write_json", "write_parquet", "write_text"]
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+__all__ = ["atomic_dir", "atomic_path", "http_get", "read_json", "read_pinned", "read_parquet", "remove_stale_temporaries", "write_json", "write_parquet", "write_text"]

@@ -8,6 +8,8 @@ this succeeds, so a bad `dvc exp run -S key=value` stops a stage before it touch
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -34,6 +36,11 @@ SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank")
 PARSERS = ("prefix", "last_word", "mention")
+RESUMES = ("auto", "never")
+# a hub repo id: name or owner/name of letters, digits, '-', '_', '.' (huggingface_hub's rule, roughly)
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
+# files that make a folder a model (config.json), a peft adapter, or a pipeline model folder (base.json)
+_MODEL_FILES = ("config.json", "adapter_config.json", "base.json")
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -59,6 +66,35 @@ def _at_least(key: str, value: float, low: float) -> None:
 def _positive(key: str, value: float) -> None:
     if not value > 0:
         raise ParamsError(f"{key} = {value} is not allowed: must be > 0")
+
+
+def _finite_and_filled(key: str, value: Any) -> None:
+    """Every number must be finite (no nan, inf) and every string non-empty, in any section."""
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            _finite_and_filled(f"{key}.{_yaml_key(f.name)}".lstrip("."), getattr(value, f.name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _finite_and_filled(f"{key}[{i}]", item)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ParamsError(f"{key} = {value} is not allowed: must be a finite number")
+    elif isinstance(value, str) and not value.strip():
+        raise ParamsError(f"{key} = {value!r} is not allowed: must be a non-empty string (null where none is meant)")
+
+
+def _model_reference(key: str, value: str, kind: str, file_suffix: str | None = None) -> None:
+    """A local path must be a folder holding a model (or a file ending in `file_suffix`, e.g. a .gguf
+    model); anything else must read as a hub id."""
+    path = Path(value).expanduser()
+    if path.exists():
+        if file_suffix and path.is_file() and path.name.endswith(file_suffix):
+            return
+        if not path.is_dir():
+            raise ParamsError(f"{key} = {value!r} is not allowed: it is a file, not a {kind} folder")
+        if not any((path / name).is_file() for name in _MODEL_FILES):
+            raise ParamsError(f"{key} = {value!r} is not allowed: the folder holds no {kind} (no {' / '.join(_MODEL_FILES)})")
+    elif not _HUB_ID.fullmatch(value) or ".." in value or "--" in value:
+        raise ParamsError(f"{key} = {value!r} is not allowed: no such folder, and not a hub id (name or owner/name)")
 
 
 def _fraction(key: str, value: float) -> None:
@@ -157,6 +193,8 @@ class LoraParams:
             raise ParamsError(f"model.lora.init_adapter = {self.init_adapter!r} needs model.lora.enabled = true")
         if self.enabled and not self.target_modules:
             raise ParamsError("model.lora.target_modules is empty: name the modules to adapt, e.g. q_proj")
+        if self.enabled and self.init_adapter:
+            _model_reference("model.lora.init_adapter", self.init_adapter, "LoRA adapter")
 
 
 @dataclass(frozen=True)
@@ -174,6 +212,8 @@ class ModelParams:
     lora: LoraParams
 
     def validate(self) -> None:
+        if self.base != "embedded-tiny":  # coin.training.model.EMBEDDED_TINY
+            _model_reference("model.base", self.base, "model", file_suffix=".gguf")
         _choice("model.dtype", self.dtype, DTYPES)
         _choice("model.prompt_format", self.prompt_format, PROMPT_FORMATS)
         for key, needed in (("prompt_template", ("{instruction}", "{input}")), ("prompt_template_no_input", ("{instruction}",))):
@@ -197,12 +237,17 @@ class TrainParams:
     max_grad_norm: float
     logging_steps: int
     save_steps: int  # checkpoint every N optimizer steps; `dvc repro` after a kill resumes from the last
+    resume: str  # auto: continue the same run's last complete checkpoint | never: retrain from scratch
 
     def validate(self) -> None:
         _positive("train.learning_rate", self.learning_rate)
         _at_least("train.micro_batch_size", self.micro_batch_size, 2)
         if self.micro_batch_size % 2:
             raise ParamsError(f"train.micro_batch_size = {self.micro_batch_size} is not allowed: must be even (pairs stay together)")
+        if self.batch_size < self.micro_batch_size:
+            raise ParamsError(
+                f"train.batch_size = {self.batch_size} is not allowed: must be >= micro_batch_size ({self.micro_batch_size})"
+            )
         if self.batch_size % self.micro_batch_size:
             raise ParamsError(
                 f"train.batch_size = {self.batch_size} is not allowed: must be a multiple of micro_batch_size ({self.micro_batch_size})"
@@ -213,6 +258,7 @@ class TrainParams:
         _positive("train.max_grad_norm", self.max_grad_norm)
         _at_least("train.logging_steps", self.logging_steps, 1)
         _at_least("train.save_steps", self.save_steps, 1)
+        _choice("train.resume", self.resume, RESUMES)
 
 
 @dataclass(frozen=True)
@@ -323,6 +369,7 @@ class Params:
     report: ReportParams
 
     def validate(self) -> None:
+        _finite_and_filled("", self)
         _at_least("seed", self.seed, 0)
         for f in dataclasses.fields(self):
             section = getattr(self, f.name)

@@ -3,6 +3,7 @@
 from pipeline import (  # noqa: F401  (imported for their @app.command side effect)
     augment,
     base_model,
+    check_params,
     evaluate,
     extract,
     mirror,

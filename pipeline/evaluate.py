@@ -90,12 +90,14 @@ def evaluate(
     eval_rows: Path = typer.Option(..., "--eval", help="evaluation rows, EVAL_SET schema (Parquet)"),
     predictions: Path = typer.Option(..., help="predictions out, PREDICTIONS schema (Parquet)"),
     states: Path = typer.Option(..., help="last-token states of eval.states_task out (.npz)"),
-    metrics: Path = typer.Option(..., help="metrics JSON out (dvc metrics)"),
+    metrics: Path = typer.Option(..., help="metrics JSON out, per task and group"),
+    summary: Path = typer.Option(..., help="summary JSON out (the dvc metric): accuracy and std per group, invalid rate"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     """Score the model on every eval task x instruction x row; write predictions, states and metrics."""
     import time
 
+    from coin.evaluation.metrics import headline
     from coin.io import read_parquet, write_json, write_parquet
     from coin.params import load_params
     from coin.schemas import EVAL_SET, PREDICTIONS, PROMPTS
@@ -109,6 +111,7 @@ def evaluate(
     write_parquet(frame, predictions, PREDICTIONS)
     write_npz(states, arrays)
     write_json(doc, metrics)
+    write_json(headline(doc), summary)
     overall = doc["average"]["overall"]
     typer.echo(
         f"{name}: {len(frame)} predictions in {time.perf_counter() - start:.1f} s, "

@@ -10,6 +10,7 @@ Writes into --out (swapped in whole, so a failed run leaves the previous report)
   harmless.csv               perturbed instructions whose search found no harmful edit, per group
   plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
   plots/figure4_<model>.csv  DVC plots data: group, prompt_id, idx, x, y
+and --summary, a small JSON of COIN − CIT mean accuracy per group (a dvc metric).
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ def report(
     states_dir: Path = typer.Option(..., help="Folder of <model>.npz last-token states."),
     prompts: Path = typer.Option(..., help="The prompt set (data/prompts.parquet)."),
     out: Path = typer.Option(..., help="Report folder to write (reports/paper)."),
+    summary_out: Path = typer.Option(
+        ..., "--summary", help="COIN − CIT mean accuracy per group, the dvc metric (reports/summary/coin_minus_cit.json)."
+    ),
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read."),
 ) -> None:
     """Build Tables 1 and 3, the COIN − CIT significance table, Figures 3 and 4 and report.md."""
     import numpy as np
     import pandas as pd
 
-    from coin.io import atomic_dir, read_parquet, write_text
+    from coin.io import atomic_dir, read_parquet, write_json, write_text
     from coin.report import bootstrap, figures, tables
     from coin.schemas import PREDICTIONS, PROMPTS
 
@@ -60,7 +64,7 @@ def report(
     state_paths = {m: _require(states_dir / f"{m}.npz", f"evaluate@{m}") for m in MAP_MODELS}
     _require(prompts, "perturb")
 
-    frames = []
+    frames, docs = [], {}
     for model, path in metric_paths.items():
         try:
             doc = json.loads(path.read_text())
@@ -72,6 +76,7 @@ def report(
             raise DataError(f"{path} holds metrics of model {doc['model']!r}, expected {model!r}")
         try:
             frames.append(tables.metrics_frame({model: doc}, tasks, groups))
+            docs[model] = doc
         except DataError as exc:
             raise DataError(f"{path}: {exc}") from None
     frame = pd.concat(frames, ignore_index=True)
@@ -133,6 +138,13 @@ def report(
             write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
         text = _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, state_task)
         write_text(text, tmp / "report.md")
+    from coin.evaluation.metrics import headline_delta
+
+    try:
+        delta = headline_delta(docs["coin"], docs["cit"])
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{metric_paths['coin']} or {metric_paths['cit']} lacks the average section ({exc})") from None
+    write_json(delta, summary_out)
     typer.echo(f"report: {out / 'report.md'} (tables, figures and significance in {out}/)")
 
 

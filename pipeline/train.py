@@ -3,8 +3,9 @@
 Checkpoints go to --checkpoints every train.save_steps optimizer steps; a rerun of the same run (same
 params, data and base) resumes from the last one, so `dvc repro` after a kill continues. A checkpoint
 folder left by a different run is cleared first. Metrics stream to --live (DVCLive: plots/metrics/*.tsv
-per optimizer step, metrics.json). The final model is written atomically to --out with its tokenizer,
-base.json and the resolved params (params.json).
+per optimizer step, metrics.json). Only complete checkpoints are resumed (a folder cut off by a kill
+during a save is removed); train.resume = never starts from scratch. The final model is written
+atomically to --out with its tokenizer, base.json and the resolved params (params.json).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from pipeline.app import app, stage
 
 VARIANTS = ("cit", "coin")
 RUN_FILE = "run.json"
+TRAINER_STATE = "trainer_state.json"  # transformers.trainer.TRAINER_STATE_NAME
 
 
 def resolved_params(params, variant: str) -> dict[str, Any]:
-    """The params a variant depends on (dvc.yaml): seed, model, train, and loss for coin only."""
+    """The params a variant's result depends on: seed, model, train (but train.resume), and loss for coin."""
     raw = params.to_dict()
-    out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": raw["train"]}
+    train = {k: v for k, v in raw["train"].items() if k != "resume"}  # how to start, not what is trained
+    out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": train}
     if variant == "coin":
         out["loss"] = raw["loss"]
     return out
@@ -54,21 +57,50 @@ def run_fingerprint(resolved: dict[str, Any], base: Path, train: Path) -> dict[s
     }
 
 
-def checkpoint_to_resume(checkpoints: Path, fingerprint: dict[str, str]) -> str | None:
-    """The last checkpoint of this same run, or None; a folder from another run is emptied."""
-    from transformers.trainer_utils import get_last_checkpoint
+def is_complete_checkpoint(folder: Path) -> bool:
+    """True for a `checkpoint-N` folder the Trainer finished saving: it writes trainer_state.json last,
+    so a folder without a readable one was cut off by a kill during the save."""
+    state = folder / TRAINER_STATE
+    try:
+        return isinstance(json.loads(state.read_text()).get("global_step"), int)
+    except (OSError, ValueError, AttributeError):
+        return False
 
+
+def checkpoint_to_resume(checkpoints: Path, fingerprint: dict[str, str], resume: str = "auto") -> str | None:
+    """The last complete checkpoint of this same run, or None.
+
+    A folder from another run, or any folder when `resume` is never, is emptied; incomplete
+    `checkpoint-N` folders (a kill during a save) are removed, so the previous complete one is resumed.
+    """
     from coin.io import write_json
 
     run_file = checkpoints / RUN_FILE
     if checkpoints.is_dir():
-        same = run_file.is_file() and json.loads(run_file.read_text()) == fingerprint
+        same = resume == "auto" and run_file.is_file() and _read_run_file(run_file) == fingerprint
         if same:
-            return get_last_checkpoint(str(checkpoints))
+            steps = {}
+            for folder in checkpoints.glob("checkpoint-*"):
+                suffix = folder.name.removeprefix("checkpoint-")
+                if not (folder.is_dir() and suffix.isdigit()):
+                    continue
+                if is_complete_checkpoint(folder):
+                    steps[int(suffix)] = folder
+                else:
+                    typer.echo(f"removing incomplete checkpoint {folder} (no {TRAINER_STATE}: cut off during a save)", err=True)
+                    shutil.rmtree(folder)
+            return str(steps[max(steps)]) if steps else None
         shutil.rmtree(checkpoints)
     checkpoints.mkdir(parents=True, exist_ok=True)
     write_json(fingerprint, run_file)
     return None
+
+
+def _read_run_file(run_file: Path) -> Any:
+    try:
+        return json.loads(run_file.read_text())
+    except ValueError:  # cut off by a kill: another run's folder as far as we can tell
+        return None
 
 
 def cpu_threads() -> int:
@@ -114,7 +146,7 @@ def run_training(
 
     rows = read_parquet(train, TRAIN)
     dataset = EntryDataset(rows)
-    resume = checkpoint_to_resume(checkpoints, run_fingerprint(resolved, base, train))
+    resume = checkpoint_to_resume(checkpoints, run_fingerprint(resolved, base, train), params.train.resume)
     set_seed(params.seed)
     model, tokenizer = model_for_training(base, params.model, params.seed)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
@@ -131,7 +163,11 @@ def run_training(
         seed=params.seed,
     )
     if resume:
-        typer.echo(f"resuming from {resume}", err=True)
+        typer.echo(
+            f"resuming from {resume} (same params, data and base); to retrain from scratch: "
+            "dvc exp run -S train.resume=never (or set train.resume: never in params.yaml)",
+            err=True,
+        )
     trainer.train(resume_from_checkpoint=resume)
 
     lora = params.model.lora.enabled

@@ -436,7 +436,8 @@ def test_evaluate_stage_writes_predictions_states_and_metrics(tmp_path, tiny_lm,
         out = tmp_path / run
         args = ["evaluate", "--name", "cit", "--model", str(tmp_path / "model"), "--prompts", str(tmp_path / "prompts.parquet"),
                 "--eval", str(tmp_path / "eval.parquet"), "--predictions", str(out / "pred.parquet"),
-                "--states", str(out / "states.npz"), "--metrics", str(out / "metrics.json"), "--params", str(params)]  # fmt: skip
+                "--states", str(out / "states.npz"), "--metrics", str(out / "metrics.json"), "--summary", str(out / "summary.json"),
+                "--params", str(params)]  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         outputs[run] = {name: (out / name).read_bytes() for name in ("pred.parquet", "states.npz", "metrics.json")}
@@ -447,6 +448,9 @@ def test_evaluate_stage_writes_predictions_states_and_metrics(tmp_path, tiny_lm,
     doc = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert set(doc) == {"sst2", "rte", "average", "model"} and set(doc["average"]) == {"clean", "deepwordbug", "overall"}
     assert set(doc["rte"]["deepwordbug"]) == set(metrics.METRIC_KEYS)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())  # the dvc metric: average, renamed
+    assert summary == {"cit": {**{g: {"acc": v["acc_mean"], "std": v["acc_std"]} for g, v in doc["average"].items()},
+                               "invalid_rate": doc["average"]["overall"]["invalid_rate"]}}
     with np.load(tmp_path / "a" / "states.npz") as npz:
         assert sorted(npz.files) == ["group", "idx", "label", "prompt_id", "states"]
         assert npz["states"].shape == (12, 32) and npz["states"].dtype == np.float32

@@ -1,10 +1,12 @@
 """The whole DVC pipeline on a miniature embedded profile, in a throwaway git + DVC project.
 
 Checks the acceptance rules of the pipeline as a user meets them: `dvc repro` runs end to end and
-leaves the report and three metrics files; nothing reruns when nothing changed; changing only
-`loss.lambda` (to a value that changes the model) reruns exactly train-coin, evaluate@coin and report, and so does
-`loss.pooling`; `augment.negatives` reruns augment and what follows it, never the stages before; `dvc metrics diff`
-lists per-task, per-group accuracy keys; a bad `-S` value fails with the one-line error.
+leaves the report, three metrics files and their summaries; nothing reruns when nothing changed; changing
+only `loss.lambda` (to a value that changes the model) reruns exactly check-params, train-coin,
+evaluate@coin and report; `dvc metrics diff` lists the summary keys; `dvc exp show`'s documented view fits
+200 columns; a bad `-S` value fails with the one-line error before any output is touched, and
+`git checkout params.yaml` restores everything; `loss.pooling` reruns what `loss.lambda` does;
+`augment.negatives` reruns augment and what follows it, never the stages before.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ MINIATURE = {
 }
 
 
-def _run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def _run(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     venv_bin = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -44,11 +46,31 @@ def _run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
         "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+        **(env or {}),
     }
     result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
+
+
+GROUPS = ("clean", "deepwordbug", "textfooler", "checklist", "semantic")
+# README "compare it with the last commit": the three models' clean and overall accuracy per experiment
+EXP_VIEW = ("--drop", ".*", "--keep", r"Experiment|loss\.lambda|(base|cit|coin)\.(clean|overall)\.acc|coin_minus_cit\.overall")
+
+
+def _flat(doc: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in doc.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def _digests(project: Path) -> dict[str, str]:
+    import hashlib
+
+    files = [p for top in ("data", "models", "reports") for p in (project / top).rglob("*") if p.is_file()]
+    return {str(p.relative_to(project)): hashlib.md5(p.read_bytes()).hexdigest() for p in files}
 
 
 def _ran_stages(output: str) -> set[str]:
@@ -82,6 +104,12 @@ def test_repro_leaves_report_and_metrics(project):
         for task in ("sst2", "cola", "qqp", "mrpc", "mnli", "mnli_m", "mnli_mm", "qnli", "rte", "wnli"):
             for group in ("clean", "deepwordbug", "textfooler", "checklist", "semantic"):
                 assert 0 <= metrics[task][group]["acc_mean"] <= 100
+        summary = json.loads((project / "reports" / "summary" / f"{name}.json").read_text())[name]
+        assert summary["clean"] == {"acc": metrics["average"]["clean"]["acc_mean"], "std": metrics["average"]["clean"]["acc_std"]}
+        assert summary["invalid_rate"] == metrics["average"]["overall"]["invalid_rate"]
+    coin, cit = (json.loads((project / "reports" / "metrics" / f"{m}.json").read_text()) for m in ("coin", "cit"))
+    delta = json.loads((project / "reports" / "summary" / "coin_minus_cit.json").read_text())["coin_minus_cit"]
+    assert delta["overall"] == round(coin["average"]["overall"]["acc_mean"] - cit["average"]["overall"]["acc_mean"], 4)
     table = (project / "reports" / "paper" / "table3.md").read_text()
     assert "SST-2" in table and "±" in table
     assert (project / "reports" / "paper" / "figure3.png").stat().st_size > 1000
@@ -94,24 +122,48 @@ def test_nothing_changed_reruns_nothing(project):
 
 def test_lambda_reruns_only_the_coin_branch_and_metrics_diff_lists_keys(project):
     result = _run(project, "dvc", "exp", "run", "-S", "loss.lambda=1")
-    assert _ran_stages(result.stdout) == {"train-coin", "evaluate@coin", "report"}
+    assert _ran_stages(result.stdout) == {"check-params", "train-coin", "evaluate@coin", "report"}
     diff = json.loads(_run(project, "dvc", "metrics", "diff", "--all", "--json").stdout)
-    coin_keys = set(diff["reports/metrics/coin.json"])
-    assert {"sst2.clean.acc_mean", "sst2.deepwordbug.acc_std", "average.semantic.acc_mean"} <= coin_keys
-    _run(project, "git", "checkout", "--", "params.yaml")
-    _run(project, "dvc", "checkout", "-q")
+    assert set(diff) == {f"reports/summary/{m}.json" for m in ("base", "cit", "coin", "coin_minus_cit")}
+    assert {"coin.clean.acc", "coin.deepwordbug.std", "coin.overall.acc", "coin.invalid_rate"} <= set(diff["reports/summary/coin.json"])
+    assert set(diff["reports/summary/coin_minus_cit.json"]) == {f"coin_minus_cit.{g}" for g in GROUPS + ("overall",)}
+
+    # the README's view of the experiments: the three models side by side in a 200-column terminal
+    shown = _run(project, "dvc", "exp", "show", "--no-pager", *EXP_VIEW, env={"COLUMNS": "200"}).stdout
+    lines = shown.splitlines()
+    assert max(map(len, lines)) <= 200 and "…" not in shown, shown
+    header = next(line for line in lines if "Experiment" in line).split()
+    wanted = ["loss.lambda", "coin_minus_cit.overall", *(f"{m}.{g}.acc" for m in ("base", "cit", "coin") for g in ("clean", "overall"))]
+    assert header[0] == "Experiment" and sorted(header[1:]) == sorted(wanted)
+    assert len([line for line in lines if line.strip().startswith(("workspace", "master", "└──", "├──"))]) >= 3
+    # the default view has 45 metric columns (3 x 13 + 6), not the 966 of per-task metrics files
+    columns = json.loads(_run(project, "dvc", "exp", "show", "--json").stdout)[0]["data"]["metrics"]
+    assert sum(len(_flat(doc["data"])) for doc in columns.values()) == 45
+    # `make restore`: back to the last commit's run (params, lock, reports, cached outputs)
+    _run(project, "git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "reports")
+    _run(project, "dvc", "checkout", "--force", "-q")
+    assert _run(project, "git", "status", "--porcelain").stdout == ""
+    assert "up to date" in _run(project, "dvc", "status").stdout
 
 
-def test_bad_set_value_fails_with_one_line_error(project):
-    result = _run(project, "dvc", "exp", "run", "-S", "loss.lambda=-1", check=False)
+@pytest.mark.parametrize("setting", ["loss.lambda=-1", "~report"])
+def test_bad_set_value_fails_with_one_line_error_and_loses_nothing(project, setting):
+    before = _digests(project)
+    result = _run(project, "dvc", "exp", "run", "-S", setting, check=False)
     assert result.returncode != 0
-    assert "error: loss.lambda = -1.0 is not allowed: must be >= 0" in result.stdout + result.stderr
-    _run(project, "git", "checkout", "--", "params.yaml")
+    message = {"loss.lambda=-1": "error: loss.lambda = -1.0 is not allowed: must be >= 0",
+               "~report": "error: report is missing from params"}[setting]
+    assert message in result.stdout + result.stderr
+    assert _ran_stages(result.stdout) == {"check-params"}
+    assert _digests(project) == before  # every output as it was: the check ran before DVC deleted any
+    _run(project, "git", "checkout", "--", "params.yaml")  # the README's one command after a failed -S
+    assert "up to date" in _run(project, "dvc", "status").stdout
+    assert _run(project, "git", "status", "--porcelain").stdout == ""
 
 
 def test_pooling_reruns_only_the_coin_branch(project):
     result = _run(project, "dvc", "exp", "run", "-S", "loss.pooling=mean")
-    assert _ran_stages(result.stdout) == {"train-coin", "evaluate@coin", "report"}
+    assert _ran_stages(result.stdout) == {"check-params", "train-coin", "evaluate@coin", "report"}
     _run(project, "git", "checkout", "--", "params.yaml")
     _run(project, "dvc", "checkout", "-q")
 

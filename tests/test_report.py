@@ -333,15 +333,23 @@ def _write_inputs(root: Path) -> dict:
     ]
     write_parquet(pd.DataFrame(prompt_rows), root / "prompts.parquet", PROMPTS)
     return {"metrics_dir": root / "metrics", "predictions_dir": root / "predictions", "states_dir": root / "states",
-            "prompts": root / "prompts.parquet", "params": ROOT / "params.yaml"}
+            "prompts": root / "prompts.parquet", "params": ROOT / "params.yaml", "summary_out": root / "delta.json"}
 
 
 def test_report_command_end_to_end(tmp_path, capsys):
     from pipeline.report import report
 
     inputs = _write_inputs(tmp_path)
+    for model, clean, overall in (("cit", 53.0, 50.25), ("coin", 54.5, 52.0)):
+        path = tmp_path / "metrics" / f"{model}.json"
+        doc = json.loads(path.read_text())
+        doc["average"] = {**doc["average"], "clean": {"acc_mean": clean, "acc_std": 1.0}, "overall": {"acc_mean": overall, "acc_std": 1.0}}
+        path.write_text(json.dumps(doc))
+    inputs["summary_out"] = tmp_path / "summary" / "coin_minus_cit.json"
     out = tmp_path / "paper"
     report(out=out, **inputs)
+    delta = json.loads(inputs["summary_out"].read_text())["coin_minus_cit"]
+    assert (delta["clean"], delta["overall"], delta["semantic"]) == (1.5, 1.75, 0.0)  # from the average sections
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert names == [
         "extras.csv", "figure3.png", "figure4.png", "harmless.csv", "plots/figure3_base.csv", "plots/figure3_cit.csv",

@@ -214,6 +214,77 @@ def test_train_stage_resumes_to_the_same_steps_and_weights(base_dir, tmp_path):
     assert saved["variant"] == "cit" and "loss" not in saved and saved["train"]["learning_rate"] == 0.02
 
 
+def test_a_kill_during_a_checkpoint_save_resumes_from_the_previous_complete_one(base_dir, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+    from transformers.trainer_callback import TrainerState
+
+    from pipeline.train import is_complete_checkpoint, run_training
+
+    params = make_params()
+    train = tmp_path / "train.parquet"
+    write_parquet(train_frame(), train, TRAIN)
+    straight = run_training(params, "coin", base_dir, train, tmp_path / "a", tmp_path / "ck_a", tmp_path / "live_a", disable_tqdm=True)
+
+    save_state = TrainerState.save_to_json
+
+    def killed_while_saving_step_4(self, json_path):
+        if "checkpoint-4" in json_path:  # weights, optimizer, scheduler and rng are written; the state is not
+            raise KeyboardInterrupt("kill -9 during the save")
+        save_state(self, json_path)
+
+    out, ck, live = tmp_path / "b", tmp_path / "ck_b", tmp_path / "live_b"
+    with monkeypatch.context() as patch:
+        patch.setattr(TrainerState, "save_to_json", killed_while_saving_step_4)
+        with pytest.raises(KeyboardInterrupt):
+            run_training(params, "coin", base_dir, train, out, ck, live, disable_tqdm=True)
+    partial = ck / "checkpoint-4"
+    assert partial.is_dir() and (partial / "model.safetensors").is_file() and not is_complete_checkpoint(partial)
+    assert is_complete_checkpoint(ck / "checkpoint-2")
+
+    resumed = run_training(params, "coin", base_dir, train, out, ck, live, disable_tqdm=True)
+    assert resumed["resumed_from"] == str(ck / "checkpoint-2") and resumed["global_step"] == straight["global_step"] == 4
+    assert is_complete_checkpoint(ck / "checkpoint-4")  # saved again, completely
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(out / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+    (ck / "checkpoint-4" / "trainer_state.json").write_text('{"global_st')  # cut off mid-write
+    assert not is_complete_checkpoint(ck / "checkpoint-4")
+
+    # train.resume = never retrains from scratch even with complete checkpoints of the same run
+    never = run_training(make_params(train={"resume": "never"}), "coin", base_dir, train, out, ck, live, disable_tqdm=True)
+    assert never["resumed_from"] is None and never["global_step"] == 4
+    c = load_file(out / "model.safetensors")
+    assert all(torch.allclose(a[k], c[k], atol=1e-6) for k in a)
+    saved = json.loads((out / "params.json").read_text())
+    assert "resume" not in saved["train"]  # how a run starts is not part of what it trains
+
+
+def test_the_same_run_twice_gives_byte_identical_checkpoints(base_dir, tmp_path, monkeypatch):
+    """Two runs of the same params in two project folders (two clones): every checkpoint file, and so
+    dvc.lock, is the same; training_args.bin holds a fixed logging_dir, not runs/<date>_<host>."""
+    import hashlib
+    import time
+
+    from pipeline.train import run_training
+
+    params = make_params()
+    digests = []
+    for clone in ("one", "two"):
+        project = tmp_path / clone
+        project.mkdir()
+        monkeypatch.chdir(project)
+        write_parquet(train_frame(), Path("train.parquet"), TRAIN)
+        run_training(params, "cit", base_dir, Path("train.parquet"), Path("models/cit"), Path("checkpoints/cit"),
+                     Path("reports/train/cit"), disable_tqdm=True)
+        files = sorted(p for p in Path("checkpoints").rglob("*") if p.is_file())
+        digests.append({str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
+        time.sleep(1.1)  # the Trainer's default logging_dir changes every second
+    assert "checkpoints/cit/checkpoint-4/training_args.bin" in digests[0]
+    assert digests[0] == digests[1]
+    args = torch.load(Path("checkpoints/cit/checkpoint-4/training_args.bin"), weights_only=False)
+    assert args.logging_dir == "checkpoints/cit/runs"
+
+
 def test_load_model_round_trips_full_and_lora(base_dir, tmp_path):
     from peft import PeftModel
 

@@ -140,6 +140,8 @@ def prompt_grid(
     Returns columns task, group, prompt_id, idx, label, prompt: tasks in the given order, then group,
     prompt_id and idx ascending.
     """
+    if rows.empty:
+        raise DataError("the eval rows are empty (no row for any task): rerun prepare-eval (dvc repro -f prepare-eval)")
     parts = []
     for name in tasks:
         if name not in EVAL_TASKS:

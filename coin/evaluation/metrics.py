@@ -126,6 +126,27 @@ def summarize(predictions: pd.DataFrame, model: str, cosines: Optional[pd.DataFr
     return doc
 
 
+def headline(doc: dict[str, Any]) -> dict[str, Any]:
+    """The small summary `dvc exp show` prints, from a `summarize` document, under the model's name (so
+    the three files' columns have short distinct names, e.g. coin.clean.acc): per group and overall the
+    mean over tasks of the accuracy and of its std over instructions, and the overall invalid-output rate.
+
+    {model: {"clean": {"acc": .., "std": ..}, <group>: .., "overall": {..}, "invalid_rate": ..}}
+    """
+    average = doc["average"]
+    out: dict[str, Any] = {group: {"acc": v["acc_mean"], "std": v["acc_std"]} for group, v in average.items()}
+    if "invalid_rate" in average["overall"]:
+        out["invalid_rate"] = average["overall"]["invalid_rate"]
+    return {doc["model"]: out}
+
+
+def headline_delta(coin: dict[str, Any], cit: dict[str, Any]) -> dict[str, Any]:
+    """{"coin_minus_cit": {group: COIN − CIT mean accuracy}} per group and overall, from two `summarize`
+    documents (rounded to 4 decimals)."""
+    a, b = coin["average"], cit["average"]
+    return {"coin_minus_cit": {g: _round(a[g]["acc_mean"] - b[g]["acc_mean"]) for g in a if g in b}}
+
+
 __all__ = [
     "CLEAN",
     "DIRECTIONS",
@@ -133,6 +154,8 @@ __all__ = [
     "accuracy_by_prompt",
     "clean_cosines",
     "consistency",
+    "headline",
+    "headline_delta",
     "summarize",
     "task_group_metrics",
 ]

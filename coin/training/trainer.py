@@ -11,6 +11,7 @@ loss is exactly L_gen (token mean) and no hidden states are requested.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,9 @@ def training_arguments(train: TrainParams, seed: int, output_dir: str, dtype: st
     reporting integrations (the DVCLive callback is added explicitly). `overrides` win (tests)."""
     kwargs: dict[str, Any] = dict(
         output_dir=output_dir,
+        # fixed, relative: the default runs/<date>_<host> is pickled into every checkpoint's
+        # training_args.bin and would make the same run's checkpoints (and dvc.lock) differ
+        logging_dir=os.path.join(output_dir, "runs"),
         per_device_train_batch_size=train.micro_batch_size,
         gradient_accumulation_steps=train.batch_size // train.micro_batch_size,
         learning_rate=train.learning_rate,
