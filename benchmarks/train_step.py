@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,6 +60,51 @@ def synthetic_entries(n_pairs: int, seed: int):
     return pd.DataFrame(rows)
 
 
+def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, clock: str = "wall") -> dict[str, Any]:
+    """Median-ready step times of cit and coin on the same batches: {"cit": [s], "coin": [s], "tokens",
+    "shape", "n_params"}. `base` is a model folder, or None for the tiny model built from params."""
+    import torch
+
+    from coin.prompts.format import prompt_format
+    from coin.training.collator import CoinCollator, EntryDataset
+    from coin.training.model import build_tiny_model, model_for_training, save_model_folder
+    from coin.training.tokenizer import train_tokenizer
+    from coin.training.trainer import CoinTrainer, Objective, training_arguments
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if base is None:
+            texts = list(frame["prompt"]) + list(frame["positive_prompt"])
+            tokenizer = train_tokenizer(texts, params.model.tiny.vocab_size, params.model.tiny.max_position)
+            base = Path(tmp) / "base"
+            save_model_folder(build_tiny_model(params.model.tiny, tokenizer, params.seed), tokenizer, base, {"base": "embedded-tiny"})
+        model, tokenizer = model_for_training(base, params.model, params.seed)
+        dataset = EntryDataset(frame)
+        collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
+        micro = params.train.micro_batch_size
+        batches = [collator(dataset.rows[b * micro : (b + 1) * micro]) for b in range(steps + warmup)]
+        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
+        trainers = {v: CoinTrainer(model=model, args=train_args, objective=Objective.for_variant(v, params.loss)) for v in ("cit", "coin")}
+        for trainer in trainers.values():
+            trainer.current_gradient_accumulation_steps = train_args.gradient_accumulation_steps  # set by train()
+        timer = time.perf_counter if clock == "wall" else time.process_time
+        times: dict[str, list[float]] = {"cit": [], "coin": []}
+        for step, batch in enumerate(batches):
+            for name in (["cit", "coin"] if step % 2 == 0 else ["coin", "cit"]):
+                start = timer()
+                trainers[name].training_step(model, dict(batch))
+                elapsed = timer() - start
+                model.zero_grad(set_to_none=True)
+                if step >= warmup:
+                    times[name].append(elapsed)
+    return {
+        **times,
+        "tokens": sum(int(b["attention_mask"].sum()) for b in batches[warmup:]) / steps,
+        "shape": tuple(batches[warmup]["input_ids"].shape),
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "threads": torch.get_num_threads(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default=str(ROOT / "params.yaml"))
@@ -76,70 +122,25 @@ def main() -> None:
     import torch
 
     from coin.io import read_parquet
-    from coin.prompts.format import prompt_format
     from coin.params import load_params
     from coin.schemas import TRAIN
-    from coin.training.collator import CoinCollator, EntryDataset
-    from coin.training.model import build_tiny_model, model_for_training, save_model_folder
-    from coin.training.tokenizer import train_tokenizer
-    from coin.training.trainer import CoinTrainer, Objective, training_arguments
     from pipeline.train import cpu_threads
 
     params = load_params(args.params)
     torch.set_num_threads(args.threads or cpu_threads())
     frame = read_parquet(args.train, TRAIN) if args.train else synthetic_entries(200, params.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        base = args.base
-        if base is None:
-            texts = list(frame["prompt"]) + list(frame["positive_prompt"])
-            tokenizer = train_tokenizer(texts, params.model.tiny.vocab_size, params.model.tiny.max_position)
-            base = Path(tmp) / "base"
-            save_model_folder(build_tiny_model(params.model.tiny, tokenizer, params.seed), tokenizer, base, {"base": "embedded-tiny"})
-        model, tokenizer = model_for_training(base, params.model, params.seed)
-        dataset = EntryDataset(frame)
-        collator = CoinCollator(
-            tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len
-        )
-        micro = params.train.micro_batch_size
-        n_batches = args.steps + args.warmup
-        batches = [collator(dataset.rows[b * micro : (b + 1) * micro]) for b in range(n_batches)]
-        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
-        trainers = {
-            "cit": CoinTrainer(model=model, args=train_args, objective=Objective(contrastive=False)),
-            "coin": CoinTrainer(
-                model=model,
-                args=train_args,
-                objective=Objective(True, params.loss.lam, params.loss.temperature, params.loss.negatives),
-            ),
-        }
-        for trainer in trainers.values():
-            trainer.current_gradient_accumulation_steps = train_args.gradient_accumulation_steps  # set by train()
-        clock = time.perf_counter if args.clock == "wall" else time.process_time
-        times: dict[str, list[float]] = {"cit": [], "coin": []}
-        for step, batch in enumerate(batches):
-            names = ["cit", "coin"] if step % 2 == 0 else ["coin", "cit"]
-            for name in names:
-                trainer = trainers[name]
-                start = clock()
-                trainer.training_step(model, dict(batch))
-                elapsed = clock() - start
-                model.zero_grad(set_to_none=True)
-                if step >= args.warmup:
-                    times[name].append(elapsed)
-        tokens = sum(int(b["attention_mask"].sum()) for b in batches[args.warmup :]) / args.steps
-        shape = tuple(batches[args.warmup]["input_ids"].shape)
-
-    n_params = sum(p.numel() for p in model.parameters())
+    result = step_times(params, args.base, frame, args.steps, args.warmup, args.clock)
+    micro, tokens = params.train.micro_batch_size, result["tokens"]
     print(
-        f"model {n_params:,} params, micro-batch {micro} entries -> {2 * micro} sequences "
-        f"(e.g. {shape}), {tokens:.0f} real tokens/step, {torch.get_num_threads()} threads, {args.clock} clock, median of {args.steps}"
+        f"model {result['n_params']:,} params, micro-batch {micro} entries -> {2 * micro} sequences "
+        f"(e.g. {result['shape']}), {tokens:.0f} real tokens/step, {result['threads']} threads, {args.clock} clock, median of {args.steps}"
     )
     print(f"{'variant':<8}{'s/step':>10}{'tokens/s':>12}{'vs cit':>9}")
-    cit = statistics.median(times["cit"])
+    cit = statistics.median(result["cit"])
     for name in ("cit", "coin"):
-        med = statistics.median(times[name])
+        med = statistics.median(result[name])
         print(f"{name:<8}{med:>10.4f}{tokens / med:>12.0f}{med / cit:>8.3f}x")
-    ratio = statistics.median(times["coin"]) / cit
+    ratio = statistics.median(result["coin"]) / cit
     print(f"coin/cit = {ratio:.3f} (target <= 1.05): {'ok' if ratio <= 1.05 else 'over target'}")
 
 

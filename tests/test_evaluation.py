@@ -293,6 +293,11 @@ def test_plan_batches_shares_the_instruction_prefix(tiny_lm):
     assert [shared[r] for r in range(10)] == heads + [0, 0]
     assert heads[0] == 22 and heads[4] == 19
     assert all(len(b.rows) <= 3 for b in plan)
+    unshared = scoring.plan_batches(encoded, batch_size=3, share_prefix=False)
+    assert [b.rows for b in unshared] == [b.rows for b in plan] and all(k == 0 for b in unshared for k in b.shared)
+    model, _ = tiny_lm
+    prompts = _tiny_prompts()
+    assert scoring.generate(model, tokenizer, prompts, 4, 3) == scoring.generate(model, tokenizer, prompts, 4, 3, share_prefix=False)
 
 
 def test_generate_batched_equals_one_at_a_time_and_transformers(tiny_lm):

@@ -44,3 +44,25 @@ def test_bad_profile_leaves_params_untouched(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip() == "error: loss.temperature = -1.0 is not allowed: must be > 0"
     assert params.read_bytes() == before
+
+
+def test_smollm2_profile_sets_every_value(tmp_path):
+    params = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", params)
+    result = CliRunner().invoke(app, ["profile", str(ROOT / "configs" / "smollm2.yaml"), "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    p = load_params(params)
+    assert (p.model.base, p.model.dtype, p.model.prompt_format) == ("smollm2-135m-instruct", "bfloat16", "chat")
+    lora = p.model.lora
+    assert (lora.enabled, lora.r, lora.alpha, lora.dropout, lora.init_adapter) == (True, 16, 16, 0.05, None)
+    assert lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert (p.sample.n_entries, p.sample.cutoff_len) == (384, 256)
+    assert (p.train.learning_rate, p.train.batch_size, p.train.micro_batch_size, p.train.epochs) == (3e-4, 16, 4, 1.0)
+    assert (p.train.warmup_ratio, p.train.logging_steps, p.train.save_steps) == (0.1, 2, 8)
+    assert (p.loss.lam, p.loss.temperature, p.loss.negatives) == (1000.0, 0.05, "pair")
+    assert (p.perturb.n_instructions, p.perturb.n_attack_samples, p.perturb.query_budget) == (6, 4, 8)
+    assert p.perturb.groups == ["deepwordbug", "textfooler", "checklist", "semantic"]
+    assert p.eval.tasks == ["sst2", "cola", "qqp", "mrpc", "mnli", "mnli_m", "mnli_mm", "qnli", "rte", "wnli"]
+    assert (p.eval.n_samples, p.eval.scoring, p.eval.parse, p.eval.max_new_tokens) == (8, "generate", "mention", 10)
+    assert (p.eval.batch_size, p.eval.precision) == (32, "auto")
+    assert p.data.datasets == load_params(ROOT / "params.yaml").data.datasets and len(p.data.datasets) == 25

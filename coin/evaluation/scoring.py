@@ -65,8 +65,10 @@ class _Batch:
     shared: list[int]  # per row: leading tokens read from a shared-prefix cache (0: none)
 
 
-def plan_batches(encoded: Sequence[Sequence[int]], batch_size: int) -> list[_Batch]:
+def plan_batches(encoded: Sequence[Sequence[int]], batch_size: int, share_prefix: bool = True) -> list[_Batch]:
     """Group token sequences into batches that share prefixes; every position appears once.
+
+    share_prefix = False (for benchmarks) plans the same sorted batches with nothing shared.
 
     Sequences sorted by token ids put prompts that start with the same instruction next to each
     other. A cluster is a maximal run whose neighbours share at least SHARE_MIN_TOKENS tokens and
@@ -99,6 +101,8 @@ def plan_batches(encoded: Sequence[Sequence[int]], batch_size: int) -> list[_Bat
         rows = sorted(rows, key=lambda i: (-(len(encoded[i]) - shared), i))
         ranked.extend((i, shared) for i in rows)
     ranked.extend((i, 0) for i in sorted(singles, key=lambda i: (-len(encoded[i]), i)))
+    if not share_prefix:
+        ranked = [(i, 0) for i, _ in ranked]
     return [
         _Batch([r for r, _ in ranked[s : s + batch_size]], [k for _, k in ranked[s : s + batch_size]])
         for s in range(0, len(ranked), batch_size)
@@ -225,6 +229,7 @@ def generate_with_states(
     *,
     with_states: bool = True,
     on_batch: OnBatch = None,
+    share_prefix: bool = True,
 ) -> tuple[list[str], Optional[np.ndarray]]:
     """Greedy continuations of each prompt and, in the same pass, each prompt's last-token state.
 
@@ -244,7 +249,7 @@ def generate_with_states(
     texts: list[str] = [""] * len(prompts)
     states: list[Optional[np.ndarray]] = [None] * len(prompts)
     with torch.inference_mode():
-        for batch in plan_batches(encoded, batch_size):
+        for batch in plan_batches(encoded, batch_size, share_prefix):
             pre = _prefill(model, [encoded[i] for i in batch.rows], batch.shared, pad_id, with_states)
             cache, mask, position = pre.cache, pre.mask, pre.next_position
             token = pre.logits.argmax(-1)  # (B,)
@@ -292,10 +297,11 @@ def generate(
     batch_size: int,
     *,
     on_batch: OnBatch = None,
+    share_prefix: bool = True,
 ) -> list[str]:
     """Greedy continuation of each prompt (new tokens only, cut at EOS), in input order."""
     texts, _ = generate_with_states(
-        model, tokenizer, prompts, max_new_tokens, batch_size, with_states=False, on_batch=on_batch
+        model, tokenizer, prompts, max_new_tokens, batch_size, with_states=False, on_batch=on_batch, share_prefix=share_prefix
     )
     return texts
 
@@ -334,6 +340,7 @@ def rank(
     batch_size: int,
     *,
     on_batch: OnBatch = None,
+    share_prefix: bool = True,
 ) -> np.ndarray:
     """Total log-likelihood of each label word as the continuation of each prompt: (n, n_labels).
 
@@ -342,7 +349,9 @@ def rank(
     the B * L word continuations go through the model as one batch. `scores.argmax(1)` is the
     predicted label.
     """
-    scores, _ = rank_with_states(model, tokenizer, prompts, label_words, batch_size, with_states=False, on_batch=on_batch)
+    scores, _ = rank_with_states(
+        model, tokenizer, prompts, label_words, batch_size, with_states=False, on_batch=on_batch, share_prefix=share_prefix
+    )
     return scores
 
 
@@ -355,6 +364,7 @@ def rank_with_states(
     *,
     with_states: bool = True,
     on_batch: OnBatch = None,
+    share_prefix: bool = True,
 ) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """`rank` scores (n, n_labels) and, from the same prompt pass, `last_token_states` (n, d) or None.
 
@@ -374,7 +384,7 @@ def rank_with_states(
     scores = np.zeros((len(prompts), n_labels), dtype=np.float64)
     states: list[Optional[np.ndarray]] = [None] * len(prompts)
     with torch.inference_mode():
-        for batch in plan_batches([prompt_ids[i][: context[i]] for i in range(len(prompts))], batch_size):
+        for batch in plan_batches([prompt_ids[i][: context[i]] for i in range(len(prompts))], batch_size, share_prefix):
             rows = batch.rows
             pre = _prefill(model, [prompt_ids[i][: context[i]] for i in rows], batch.shared, pad_id, hidden=with_states)
             if with_states:
