@@ -7,6 +7,7 @@ Writes into --out (swapped in whole, so a failed run leaves the previous report)
   significance.md / .csv     paired bootstrap per group (pooled) and per dataset x group
   figure3.png, figure4.png   accuracy/std per group; 2-D map of last-token states, cit beside coin
   extras.csv                 invalid-output rate, consistency, clean cosine per model x group (when reported)
+  invalid.csv                invalid answers (%) per dataset x group x model (when any answer was invalid)
   harmless.csv               perturbed instructions whose search found no harmful edit, per group
   plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
   plots/figure4_<model>.csv  DVC plots data: group, prompt_id, idx, x, y
@@ -84,6 +85,8 @@ def report(
     table3 = tables.table3(frame, tasks, groups, REPORT_MODELS)
     table1 = tables.table1(frame, groups, tables.CATEGORIES, REPORT_MODELS)
     extras = tables.extras_table(frame, groups, REPORT_MODELS)
+    invalid = tables.invalid_table(frame, tasks, groups, REPORT_MODELS)
+    invalid = invalid if len(invalid.columns) > 2 and (invalid.iloc[:, 2:] > 0).any().any() else invalid.iloc[0:0]
 
     predictions = {}
     for model, path in prediction_paths.items():
@@ -126,6 +129,8 @@ def report(
         write_text(tables.to_csv(harmless), tmp / "harmless.csv")
         if len(extras.columns) > 2:
             write_text(tables.to_csv(extras), tmp / "extras.csv")
+        if len(invalid):
+            write_text(tables.to_csv(invalid), tmp / "invalid.csv")
         figures.plot_figure3(summary, tmp / "figure3.png", model_labels)
         state_task = task_labels.get(cfg.eval.states_task, cfg.eval.states_task)
         figures.plot_figure4(points, tmp / "figure4.png", groups, model_labels, state_task)
@@ -136,7 +141,7 @@ def report(
         for model in MAP_MODELS:
             part = points[points["model"] == model][["group", "prompt_id", "idx", "x", "y"]]
             write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
-        text = _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, state_task)
+        text = _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task)
         write_text(text, tmp / "report.md")
     from coin.evaluation.metrics import headline_delta
 
@@ -158,7 +163,7 @@ def _significance_caption(cfg) -> str:
     )
 
 
-def _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, state_task) -> str:
+def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task) -> str:
     """The stitched summary report.md."""
     from coin.report import tables
     from coin.report.sweep import format_lambda
@@ -219,6 +224,16 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, harmless, points, s
             "Means over datasets of the evaluate stage's extra metrics. CSV: [extras.csv](extras.csv).",
             "",
             tables.extras_markdown(extras),
+        ]
+    if len(invalid):
+        lines += [
+            "## Invalid answers per dataset and group",
+            "",
+            "Share (%) of answers in which the parser (eval.parse) found no label word; they count as wrong "
+            "above. CSV: [invalid.csv](invalid.csv).",
+            "",
+            tables.invalid_markdown(invalid),
+            "",
         ]
     lines += [
         "## Perturbed instructions without a harmful edit",

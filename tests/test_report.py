@@ -128,6 +128,19 @@ def test_extras_and_formatting():
     assert tables.format_mean_std(71.254, 3.1) == "71.25 ± 3.10"
 
 
+def test_invalid_answers_per_dataset_and_group():
+    table = tables.invalid_table(_frame(), TASKS, GROUPS)
+    assert list(table.columns) == ["task", "group", "base", "cit", "coin"]
+    assert len(table) == len(TASKS) * len(GROUPS)
+    first, last = table.iloc[0].to_dict(), table.iloc[-1].to_dict()
+    assert first == pytest.approx({"task": TASKS[0], "group": "clean", "base": 0.0, "cit": 0.0, "coin": 0.0})
+    assert last == pytest.approx({"task": TASKS[-1], "group": "semantic", "base": 40.0, "cit": 40.0, "coin": 40.0})
+    lines = tables.invalid_markdown(table).splitlines()
+    assert lines[0] == "| Dataset | Group | Base | CIT | COIN |"
+    assert lines[3].endswith("| 10.0 | 10.0 | 10.0 |")  # task 0, DeepWordBug: invalid_rate 0.1
+    assert list(tables.invalid_table(_frame().drop(columns=["invalid_rate"]), TASKS, GROUPS).columns) == ["task", "group"]
+
+
 def test_missing_metrics_cell_is_named():
     doc = _metrics("coin")
     del doc["rte"]["checklist"]
@@ -352,13 +365,14 @@ def test_report_command_end_to_end(tmp_path, capsys):
     assert (delta["clean"], delta["overall"], delta["semantic"]) == (1.5, 1.75, 0.0)  # from the average sections
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert names == [
-        "extras.csv", "figure3.png", "figure4.png", "harmless.csv", "plots/figure3_base.csv", "plots/figure3_cit.csv",
+        "extras.csv", "figure3.png", "figure4.png", "harmless.csv", "invalid.csv", "plots/figure3_base.csv", "plots/figure3_cit.csv",
         "plots/figure3_coin.csv", "plots/figure4_cit.csv", "plots/figure4_coin.csv", "report.md", "significance.csv",
         "significance.md", "table1.csv", "table1.md", "table3.csv", "table3.md",
     ]
     assert capsys.readouterr().out == f"report: {out / 'report.md'} (tables, figures and significance in {out}/)\n"
     text = (out / "report.md").read_text()
     assert "![Figure 3: accuracy and std over instructions per group and model](figure3.png)" in text
+    assert "## Invalid answers per dataset and group" in text and "| Dataset | Group | Base | CIT | COIN |" in text
     assert (
         "| Average | Semantic | 40.50 ± 1.00 | 52.70 ± 16.90 (-12.20) | 46.50 ± 2.45 | 67.90 ± 11.80 (-21.40) "
         "| 48.50 ± 1.50 | 69.40 ± 10.60 (-20.90) | +2.00 |"

@@ -267,6 +267,34 @@ def extras_markdown(table: pd.DataFrame) -> str:
     return markdown_table(["Model", "Group", *metrics], rows, numeric_from=2)
 
 
+def invalid_table(frame: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], models: Sequence[str] = MODELS) -> pd.DataFrame:
+    """Invalid answers (%) per (task, group): one row each, a column per model, 100 * invalid_rate.
+
+    An answer is invalid when the parser finds no label word in it (it counts as wrong in Table 3).
+    Empty when no cell reports an invalid rate (ranking never gives one).
+    """
+    if "invalid_rate" not in frame.columns or not frame["invalid_rate"].notna().any():
+        return pd.DataFrame(columns=["task", "group"])
+    cells = frame[frame["task"].isin(tasks) & frame["group"].isin(groups) & frame["model"].isin(models)]
+    table = cells.pivot_table(index=["task", "group"], columns="model", values="invalid_rate", sort=False).reset_index()
+    table = table[["task", "group", *[m for m in models if m in table.columns]]]
+    table.columns.name = None
+    for model in models:
+        if model in table.columns:
+            table[model] = 100 * table[model]
+    return _sorted(table, {"task": tasks, "group": groups})
+
+
+def invalid_markdown(table: pd.DataFrame) -> str:
+    """The invalid-answer table as markdown, one decimal."""
+    models = [c for c in table.columns if c not in ("task", "group")]
+    rows = [
+        [TASK_LABELS.get(r["task"], r["task"]), GROUP_LABELS.get(r["group"], r["group"]), *(f"{r[m]:.1f}" for m in models)]
+        for r in table.to_dict("records")
+    ]
+    return markdown_table(["Dataset", "Group", *(MODEL_LABELS.get(m, m) for m in models)], rows, numeric_from=2)
+
+
 def harmless_counts(prompts: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     """Per perturbed group: instructions, and those whose search found no harmful edit.
 
