@@ -14,12 +14,17 @@ from pipeline.app import app
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_paper_profile_sets_every_paper_value(tmp_path):
+def _applied(tmp_path, name: str):
+    """The params after `python -m pipeline profile configs/<name>.yaml` on a copy of params.yaml."""
     params = tmp_path / "params.yaml"
     shutil.copy(ROOT / "params.yaml", params)
-    result = CliRunner().invoke(app, ["profile", str(ROOT / "configs" / "paper.yaml"), "--params", str(params)])
+    result = CliRunner().invoke(app, ["profile", str(ROOT / "configs" / f"{name}.yaml"), "--params", str(params)])
     assert result.exit_code == 0, result.output
-    p = load_params(params)
+    return load_params(params)
+
+
+def test_paper_profile_sets_every_paper_value(tmp_path):
+    p = _applied(tmp_path, "paper")
     assert (p.train.learning_rate, p.train.batch_size, p.train.micro_batch_size) == (1e-4, 64, 2)
     assert (p.train.epochs, p.train.warmup_ratio) == (1.0, 0.1)
     assert p.train.batch_size // p.train.micro_batch_size == 32  # gradient accumulation steps
@@ -47,11 +52,7 @@ def test_bad_profile_leaves_params_untouched(tmp_path):
 
 
 def test_smollm2_profile_sets_every_value(tmp_path):
-    params = tmp_path / "params.yaml"
-    shutil.copy(ROOT / "params.yaml", params)
-    result = CliRunner().invoke(app, ["profile", str(ROOT / "configs" / "smollm2.yaml"), "--params", str(params)])
-    assert result.exit_code == 0, result.output
-    p = load_params(params)
+    p = _applied(tmp_path, "smollm2")
     assert (p.model.base, p.model.dtype, p.model.prompt_format) == ("smollm2-135m-instruct", "bfloat16", "chat")
     lora = p.model.lora
     assert (lora.enabled, lora.r, lora.alpha, lora.dropout, lora.init_adapter) == (True, 16, 16, 0.05, None)
