@@ -53,9 +53,9 @@ def relaunch(processes: int, stage_args: Sequence[str]) -> bool:
     stage should run here: one process, or already inside a launched run."""
     if processes <= 1 or world_size() > 1:
         return False
-    from pipeline.train import cpu_threads
+    from pipeline.train import torch_threads
 
-    command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], cpu_threads())
+    command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], torch_threads())
     typer.echo(f"launching {processes} processes: accelerate launch --num_processes {processes} -m pipeline {stage_args[0]}", err=True)
     status = subprocess.run(command, check=False).returncode
     if status:

@@ -117,6 +117,13 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def torch_threads(processes: int = 1) -> int:
+    """Threads for one of `processes` training processes: OMP_NUM_THREADS where set (accelerate launch
+    sets it per process; set it for `dvc queue start -j N` workers), else this process's cores / processes."""
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    return int(omp) if omp.isdigit() and int(omp) > 0 else max(1, cpu_threads() // processes)
+
+
 def run_training(
     params,
     variant: str,
@@ -150,7 +157,7 @@ def run_training(
     objective = Objective.for_variant(variant, params.loss)
     resolved = resolved_params(params, variant)
     processes, main = world_size(), rank() == 0
-    torch.set_num_threads(max(1, cpu_threads() // processes))
+    torch.set_num_threads(torch_threads(processes))
 
     rows = read_parquet(train, TRAIN)
     dataset = EntryDataset(rows)
