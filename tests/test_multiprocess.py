@@ -3,7 +3,8 @@
 The 1-process run's micro-batches M_0, M_1, ... (the PairSampler order cut into micro-batches) are
 recorded; on 2 processes rank r must draw exactly M_r, M_{r+2}, ... (accelerate shards whole
 micro-batches), so every optimizer step sees the same 8 entries; losses and weights then agree up to
-float32 reduction order (DDP averages the two ranks' gradients): tolerance 1e-5.
+float32 reduction order (DDP averages the two ranks' gradients): weights within 1e-5, logged values
+within 1e-5 or 1e-4 relative (the contrastive weight L_gen / L_ctr can be ~1e3).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tests.test_training import base_dir, make_params, train_frame  # noqa: F401
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = ROOT / "tests" / "multiprocess_train.py"
 TRAIN_KEYS = {"batch_size": 8, "micro_batch_size": 2, "epochs": 2, "save_steps": 2, "logging_steps": 1}
-ATOL = 1e-5
+ATOL, RTOL = 1e-5, 1e-4  # weights: absolute; logged losses, grad norm and weight: either
 
 
 def _env() -> dict[str, str]:
@@ -144,7 +145,7 @@ def test_train_stage_on_two_processes_matches_one(data, base_dir, single):  # no
     two = _flat(json.loads((live / "metrics.json").read_text()))
     assert sorted(two) == sorted(metrics)
     for key, value in metrics.items():
-        assert two[key] == pytest.approx(value, abs=ATOL), key
+        assert two[key] == pytest.approx(value, rel=RTOL, abs=ATOL), key
 
 
 def test_two_ranks_draw_whole_pairs_and_a_killed_run_resumes(data, base_dir, single):  # noqa: F811
