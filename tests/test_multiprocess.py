@@ -24,6 +24,7 @@ import yaml
 from coin.io import write_parquet
 from coin.schemas import TRAIN
 from tests.multiprocess_train import RecordPairs
+from tests.test_perturb import ta  # noqa: F401  (a fixture)
 from tests.test_training import base_dir, make_params, train_frame  # noqa: F401  (base_dir: a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,3 +224,31 @@ def test_accelerate_configs_load_for_two_bf16_processes():
                        (config.fsdp_config or {}).get("fsdp_sharding_strategy"))
     assert kinds == {"ddp": ("MULTI_GPU", None, None), "fsdp": ("FSDP", None, "FULL_SHARD"),
                      "zero2": ("DEEPSPEED", 2, None), "zero3": ("DEEPSPEED", 3, None)}
+
+
+def test_perturbation_search_split_by_task_gathers_the_one_process_set(ta, tmp_path, monkeypatch):
+    """Both ranks of a 2-process search run here in turn (rank and gather stubbed): rank r searches
+    the instruction tasks r, r + 2, ...; rank 0's gathered set equals the 1-process set."""
+    import pipeline.launch as launch
+    from coin.params import load_params
+    from pipeline.perturb import build_prompt_set
+    from tests.test_perturb import eval_frame, write_prompt_folder, write_stage_inputs
+
+    folder = write_prompt_folder(tmp_path / "prompts")
+    params = load_params(write_stage_inputs(tmp_path, mode="random", instructions=str(folder), n_instructions=2, languages=["spanish", "french"]))
+    whole = build_prompt_set(params, None, eval_frame())
+    parts: dict[int, object] = {}
+    current = {"rank": 1}
+
+    def gather(part):
+        parts[current["rank"]] = part
+        return [parts[0], parts[1]] if current["rank"] == 0 else None
+
+    monkeypatch.setattr(launch, "world_size", lambda: 2)
+    monkeypatch.setattr(launch, "rank", lambda: current["rank"])
+    monkeypatch.setattr(launch, "gather_to_main", gather)
+    assert build_prompt_set(params, None, eval_frame()) is None  # rank 1
+    current["rank"] = 0
+    sharded = build_prompt_set(params, None, eval_frame())
+    assert [sorted(parts[r][0]) for r in (0, 1)] == [["sst2"], ["mnli"]]  # INSTRUCTION_TASKS order (sst2 first), strided
+    pd.testing.assert_frame_equal(sharded, whole)
