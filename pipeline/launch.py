@@ -57,11 +57,46 @@ def relaunch(processes: int, stage_args: Sequence[str]) -> bool:
 
     command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], torch_threads())
     typer.echo(f"launching {processes} processes: accelerate launch --num_processes {processes} -m pipeline {stage_args[0]}", err=True)
-    status = subprocess.run(command, check=False).returncode
+    process = subprocess.Popen(command, stderr=subprocess.PIPE)
+    errors = _relay_stderr(process.stderr)
+    status = process.wait()
+    if status and errors:  # a rank's one-line error (bad input): that line once, not torchrun's report
+        for line in dict.fromkeys(errors):
+            typer.echo(line, err=True)
+        sys.exit(2)
     if status:
         typer.echo(f"error: {stage_args[0]} failed on one of its {processes} processes (exit status {status})", err=True)
-        sys.exit(2 if status == 2 else status)
+        sys.exit(status)
     return True
+
+
+def _relay_stderr(stream: Any) -> list[str]:
+    """Copy the launched processes' stderr to ours as it comes, until a line starting `error: ` (a
+    rank's CoinError); from there hold it back and return its `error: ` lines (the rest is torchrun's
+    failure report). Progress bars (\r updates) pass through unbuffered."""
+    out = sys.stderr.buffer
+    held = bytearray()
+    line_start = True  # the next byte begins a line
+    for chunk in iter(lambda: stream.read1(1 << 16), b""):
+        if held:
+            held += chunk
+            continue
+        for i in range(len(chunk)):
+            if line_start and chunk.startswith(b"error: ", i):
+                out.write(chunk[:i])
+                held += chunk[i:]
+                break
+            line_start = chunk[i : i + 1] in (b"\n", b"\r")
+        else:
+            out.write(chunk)
+        out.flush()
+    if not held:
+        return []
+    lines = held.decode(errors="replace").splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    if not errors:
+        out.write(bytes(held))
+    return errors
 
 
 def join_process_group() -> None:

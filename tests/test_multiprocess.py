@@ -149,6 +149,23 @@ def test_train_stage_on_two_processes_matches_one(data, base_dir, single):  # no
         assert two[key] == pytest.approx(value, rel=RTOL, abs=ATOL), key
 
 
+def test_bad_input_on_two_processes_is_one_line(data, base_dir):  # noqa: F811
+    folder, _ = data
+    broken = folder / "broken.parquet"
+    broken.write_text("not parquet")
+    run = folder / "broken"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "train", "--variant", "coin", "--base", str(base_dir), "--train", str(broken),
+         "--out", str(run / "model"), "--checkpoints", str(run / "ck"), "--live", str(run / "live"),
+         "--params", str(_params_file(folder, 2))],
+        env=_env(), capture_output=True, text=True, timeout=180,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert (done.returncode, len(errors)) == (2, 1), done.stderr[-3000:]
+    assert str(broken) in errors[0] and "Traceback" not in done.stderr
+    assert not (run / "model").exists()
+
+
 def test_two_ranks_draw_whole_pairs_and_a_killed_run_resumes(data, base_dir, single):  # noqa: F811
     from pipeline.launch import accelerate_command
 
@@ -252,3 +269,15 @@ def test_perturbation_search_split_by_task_gathers_the_one_process_set(ta, tmp_p
     sharded = build_prompt_set(params, None, eval_frame())
     assert [sorted(parts[r][0]) for r in (0, 1)] == [["sst2"], ["mnli"]]  # INSTRUCTION_TASKS order (sst2 first), strided
     pd.testing.assert_frame_equal(sharded, whole)
+
+
+def test_relayed_stderr_holds_back_everything_from_a_ranks_error_line(capsysbinary):
+    import io
+
+    from pipeline.launch import _relay_stderr
+
+    stream = io.BytesIO(b"train 10%\rtrain 50%\rdone\nerror: bad input\nerror: bad input\nTraceback (most recent call last):\n  torchrun\n")
+    assert _relay_stderr(stream) == ["error: bad input", "error: bad input"]
+    assert capsysbinary.readouterr().err == b"train 10%\rtrain 50%\rdone\n"
+    assert _relay_stderr(io.BytesIO(b"no error: here\nTraceback: a bug\n")) == []
+    assert capsysbinary.readouterr().err == b"no error: here\nTraceback: a bug\n"
