@@ -126,7 +126,7 @@ def evaluate(
     stage_args = ["evaluate", "--name", name, "--model", model, "--prompts", prompts, "--eval", eval_rows,
                   "--predictions", predictions, "--states", states, "--metrics", metrics, "--summary", summary,
                   "--params", params]
-    if relaunch(p.eval.processes, stage_args):
+    if relaunch(p.eval.processes, stage_args, "eval.processes"):
         return
     join_process_group()
     prompt_set = read_parquet(prompts, PROMPTS)

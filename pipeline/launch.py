@@ -48,12 +48,20 @@ def accelerate_command(processes: int, target: Sequence[str], cores: int) -> lis
     ]
 
 
-def relaunch(processes: int, stage_args: Sequence[str]) -> bool:
+def relaunch(processes: int, stage_args: Sequence[str], key: str = "processes") -> bool:
     """Run the stage on `processes` processes and exit with its status; False (do nothing) when the
-    stage should run here: one process, or already inside a launched run."""
+    stage should run here: one process, or already inside a launched run. `key` names the param in
+    errors. With CUDA each process needs a device of its own."""
     if processes <= 1 or world_size() > 1:
         return False
+    import torch
+
+    from coin.errors import CoinError
     from pipeline.train import torch_threads
+
+    devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if 0 < devices < processes:
+        raise CoinError(f"{key} = {processes} is not allowed: this machine has {devices} CUDA device(s), one per process (use at most {devices})")
 
     command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], torch_threads())
     typer.echo(f"launching {processes} processes: accelerate launch --num_processes {processes} -m pipeline {stage_args[0]}", err=True)

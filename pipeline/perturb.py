@@ -84,7 +84,7 @@ def perturb(
     params = load_params(params_path)
     p = params.perturb
     stage_args = ["perturb", "--model", model, "--eval", eval_path, "--out", out, "--params", params_path]
-    if p.mode != "file" and relaunch(params.eval.processes, stage_args):
+    if p.mode != "file" and relaunch(params.eval.processes, stage_args, "eval.processes"):
         return
     if p.mode == "file":
         frame = check_prompt_set(read_prompt_file(p.file), p.file)

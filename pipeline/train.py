@@ -225,7 +225,7 @@ def train_command(
     p = load_params(params)
     stage_args = ["train", "--variant", variant, "--base", base, "--train", train, "--out", out,
                   "--checkpoints", checkpoints, "--live", live, "--params", params]
-    if relaunch(p.train.processes, stage_args):
+    if relaunch(p.train.processes, stage_args, "train.processes"):
         return
     summary = run_training(p, variant, base, train, out, checkpoints, live)
     if rank():

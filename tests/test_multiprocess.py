@@ -281,3 +281,14 @@ def test_relayed_stderr_holds_back_everything_from_a_ranks_error_line(capsysbina
     assert capsysbinary.readouterr().err == b"train 10%\rtrain 50%\rdone\n"
     assert _relay_stderr(io.BytesIO(b"no error: here\nTraceback: a bug\n")) == []
     assert capsysbinary.readouterr().err == b"no error: here\nTraceback: a bug\n"
+
+
+def test_more_processes_than_cuda_devices_is_one_line(monkeypatch):
+    from coin.errors import CoinError
+    from pipeline.launch import relaunch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(CoinError) as info:
+        relaunch(2, ["train"], "train.processes")
+    assert str(info.value) == "train.processes = 2 is not allowed: this machine has 1 CUDA device(s), one per process (use at most 1)"
