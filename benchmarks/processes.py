@@ -7,7 +7,7 @@ training entries and evaluation rows written here, and prints seconds and the ra
 (N interpreters importing torch and transformers) is inside the figure. On a 2-core CPU expect little
 gain; on a machine with N GPUs the same command runs one process per GPU (NCCL).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/multiprocess.py [--processes 2] [--pairs 64] [--rows 40]
+    PYTHONPATH=. .venv/bin/python benchmarks/processes.py [--processes 2] [--pairs 256] [--rows 100]
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def timed(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--pairs", type=int, default=64, help="training pairs (2 entries each)")
-    parser.add_argument("--rows", type=int, default=40, help="evaluation rows per task")
+    parser.add_argument("--pairs", type=int, default=256, help="training pairs (2 entries each)")
+    parser.add_argument("--rows", type=int, default=100, help="evaluation rows per task")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
