@@ -194,7 +194,7 @@ def run_training(
 
     lora = params.model.lora.enabled
     info = {"base": relative_reference(base, out), "weights": "lora" if lora else "full", "variant": variant}
-    if main:  # trainer.model is the unwrapped model (DDP wraps a copy's reference in model_wrapped)
+    if main:  # trainer.model is the plain model (the DDP wrapper is trainer.model_wrapped)
         with atomic_dir(out) as tmp:
             save_model_folder(trainer.model, tokenizer, tmp, info)
             write_json(resolved, tmp / "params.json")
