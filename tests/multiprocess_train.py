@@ -24,14 +24,15 @@ class RecordPairs(TrainerCallback):
         self.record = record
 
     def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
-        collate = train_dataloader.collate_fn
+        loader = getattr(train_dataloader, "base_dataloader", train_dataloader)  # accelerate's adapter delegates
+        collate = loader.collate_fn
 
         def recording(entries):
             with self.record.open("a") as handle:
                 handle.write(json.dumps([[e["pair_id"], e["role"]] for e in entries]) + "\n")
             return collate(entries)
 
-        train_dataloader.collate_fn = recording
+        loader.collate_fn = recording
 
 
 class KillAfterSave(TrainerCallback):
