@@ -238,6 +238,7 @@ class TrainParams:
     logging_steps: int
     save_steps: int  # checkpoint every N optimizer steps; `dvc repro` after a kill resumes from the last
     resume: str  # auto: continue the same run's last complete checkpoint | never: retrain from scratch
+    processes: int  # 1: one process (today's path) | N > 1: `accelerate launch` DDP over N processes (GPUs, else CPU/gloo)
 
     def validate(self) -> None:
         _positive("train.learning_rate", self.learning_rate)
@@ -259,6 +260,12 @@ class TrainParams:
         _at_least("train.logging_steps", self.logging_steps, 1)
         _at_least("train.save_steps", self.save_steps, 1)
         _choice("train.resume", self.resume, RESUMES)
+        _at_least("train.processes", self.processes, 1)
+        if self.batch_size % (self.micro_batch_size * self.processes):
+            raise ParamsError(
+                f"train.processes = {self.processes} is not allowed: batch_size ({self.batch_size}) must be a multiple of "
+                f"micro_batch_size x processes ({self.micro_batch_size * self.processes})"
+            )
 
 
 @dataclass(frozen=True)
@@ -329,6 +336,7 @@ class EvalParams:
     batch_size: int
     precision: str  # auto (bfloat16 autocast where the device supports it) | float32 | bfloat16
     states_task: str  # task whose last-token states are kept for the report's Figure 4
+    processes: int  # 1: one process | N > 1: each of N accelerate processes scores a contiguous share of the grid
 
     def validate(self) -> None:
         _subset("eval.tasks", self.tasks, tuple(EVAL_TASKS))
@@ -340,6 +348,7 @@ class EvalParams:
         _at_least("eval.batch_size", self.batch_size, 1)
         _choice("eval.precision", self.precision, PRECISIONS)
         _choice("eval.states_task", self.states_task, tuple(self.tasks))
+        _at_least("eval.processes", self.processes, 1)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Stage evaluate: score one model on every eval task under every instruction of the prompt set."""
+"""Stage evaluate: score one model on every eval task under every instruction of the prompt set.
+
+eval.processes = N > 1 reruns the command under `accelerate launch` (pipeline.launch): rank r scores the
+contiguous share r of the prompt grid (pipeline.launch.shard_bounds), rank 0 gathers the scored rows
+and states in rank order (torch.distributed.gather_object) and alone computes metrics and writes.
+"""
 
 from __future__ import annotations
 
@@ -43,13 +48,16 @@ def evaluate_model(
     prompts: Any,
     rows: Any,
     params: Any,
-) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+) -> tuple[Any, dict[str, Any], dict[str, Any]] | None:
     """Score `model` on the prompt grid: (PREDICTIONS frame, states arrays for eval.states_task, metrics).
 
     The states arrays are states (n, d) float32 with group, prompt_id, idx and label per row; the
     metrics include every task's clean-vs-perturbed cosine (computed from all prompts' states).
+    In a launched run each rank scores its share of the grid; rank 0 returns the whole result, the
+    other ranks None.
     """
     import numpy as np
+    import pandas as pd
     from tqdm import tqdm
 
     from coin.evaluation.glue import prompt_grid
@@ -57,15 +65,25 @@ def evaluate_model(
     from coin.evaluation.scoring import score_grid
     from coin.evaluation.precision import inference_precision
     from coin.prompts.format import prompt_format
+    from pipeline.launch import gather_to_main, rank, shard_bounds, world_size
 
     ev = params.eval
     grid = prompt_grid(prompts, rows, ev.tasks, prompt_format(params.model, tokenizer), ev.prompt_format)
     precision, described = inference_precision(ev.precision, model.device.type)
-    typer.echo(f"evaluate {name}: {len(grid)} prompts, {ev.scoring}, {described}", err=True)
-    with precision, tqdm(total=len(grid), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
-        scored, states = score_grid(
-            model, tokenizer, grid, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=bar.update
+    start, stop = shard_bounds(len(grid), world_size(), rank())
+    share = grid.iloc[start:stop]
+    shard = f" (rank {rank()}: rows {start}-{stop - 1})" if world_size() > 1 else ""
+    typer.echo(f"evaluate {name}: {len(grid)} prompts{shard}, {ev.scoring}, {described}", err=True)
+    with precision, tqdm(total=len(share), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
+        part = score_grid(
+            model, tokenizer, share, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=bar.update
         )
+    parts = gather_to_main(part)
+    if parts is None:
+        return None
+    frames = [frame for frame, _ in parts if len(frame)] or [parts[0][0]]  # a rank may get no rows
+    scored = pd.concat(frames, ignore_index=True)  # the grid's row order
+    states = np.concatenate([arrays for _, arrays in parts])  # (n, d)
     predictions = scored.assign(model=name)
     cosines = clean_cosines(scored, states)
     metrics = summarize(predictions, name, cosines)
@@ -102,12 +120,23 @@ def evaluate(
     from coin.params import load_params
     from coin.schemas import EVAL_SET, PREDICTIONS, PROMPTS
 
+    from pipeline.launch import join_process_group, relaunch
+
     p = load_params(params)
+    stage_args = ["evaluate", "--name", name, "--model", model, "--prompts", prompts, "--eval", eval_rows,
+                  "--predictions", predictions, "--states", states, "--metrics", metrics, "--summary", summary,
+                  "--params", params]
+    if relaunch(p.eval.processes, stage_args, "eval.processes"):
+        return
+    join_process_group()
     prompt_set = read_parquet(prompts, PROMPTS)
     rows = read_parquet(eval_rows, EVAL_SET)
     lm, tokenizer = _load_model(model, p.model.dtype)
     start = time.perf_counter()
-    frame, arrays, doc = evaluate_model(lm, tokenizer, name, prompt_set, rows, p)
+    result = evaluate_model(lm, tokenizer, name, prompt_set, rows, p)
+    if result is None:  # another rank: rank 0 writes
+        return
+    frame, arrays, doc = result
     write_parquet(frame, predictions, PREDICTIONS)
     write_npz(states, arrays)
     write_json(doc, metrics)

@@ -3,6 +3,9 @@
 mode adversarial: the reference model (models/cit) scores candidates on the first
 perturb.n_attack_samples evaluation rows of each task (by idx); mode random: the same
 transformations at perturb.edit_rate, no model; mode file: a user prompt set, checked and copied.
+eval.processes = N > 1 reruns the command under `accelerate launch` (pipeline.launch): rank r searches
+the instruction tasks r, r + N, ... (each row depends on the seed and its own identity only), rank 0
+gathers them in task order and writes.
 """
 
 from __future__ import annotations
@@ -76,37 +79,48 @@ def perturb(
     """Write the clean and perturbed instructions (PromptBench groups) as a Parquet prompt set."""
     from coin.prompts.instructions import check_prompt_set
 
+    from pipeline.launch import join_process_group, relaunch
+
     params = load_params(params_path)
     p = params.perturb
+    stage_args = ["perturb", "--model", model, "--eval", eval_path, "--out", out, "--params", params_path]
+    if p.mode != "file" and relaunch(params.eval.processes, stage_args, "eval.processes"):
+        return
     if p.mode == "file":
         frame = check_prompt_set(read_prompt_file(p.file), p.file)
         write_parquet(frame, out, PROMPTS)
         typer.echo(f"perturb: {len(frame)} prompts from {p.file} -> {out}", err=True)
         return
+    join_process_group()
     frame = build_prompt_set(params, model, read_parquet(eval_path, EVAL_SET))
-    write_parquet(check_prompt_set(frame, out), out, PROMPTS)
+    if frame is not None:  # rank 0 (the other ranks' rows were gathered there)
+        write_parquet(check_prompt_set(frame, out), out, PROMPTS)
 
 
-def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataFrame, log: Optional[list] = None) -> pd.DataFrame:
-    """The prompt set of every instruction task with evaluation rows (modes adversarial and random)."""
+def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataFrame, log: Optional[list] = None) -> pd.DataFrame | None:
+    """The prompt set of every instruction task with evaluation rows (modes adversarial and random).
+
+    In a launched run each rank searches its tasks (every N-th); rank 0 returns the whole set, the
+    other ranks None."""
     from tqdm import tqdm
 
     from coin.evaluation.precision import inference_precision
     from coin.prompts.attack import perturb_task
     from coin.prompts.instructions import SourceNotes, load_instruction_sets, source_label
     from coin.training.model import inference_device
+    from pipeline.launch import gather_to_main, rank, world_size
 
     p = params.perturb
     cache_dir = Path(params.data.cache_dir)
     started = time.perf_counter()
-    tasks = attack_rows(eval_rows, p.n_attack_samples)
+    every = attack_rows(eval_rows, p.n_attack_samples)
+    tasks = {task: v for i, (task, v) in enumerate(every.items()) if i % world_size() == rank()}  # this rank's share
     notes = SourceNotes()
     sets = load_instruction_sets(p.instructions, cache_dir, notes=notes)
     tools = make_tools(p, cache_dir) if {"deepwordbug", "textfooler"} & set(p.groups) else None
     scorers = make_scorers(params, model_path, tasks) if p.mode == "adversarial" or p.selection == "top" else {}
 
     steps = len(tasks) * p.n_instructions * len([g for g in p.groups if g != "semantic"])
-    rows: list[dict] = []
     precision, _ = inference_precision(params.eval.precision, inference_device().type)
     with precision, tqdm(total=steps, desc="perturb", unit="instr", file=sys.stderr) as bar:
 
@@ -115,8 +129,17 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
             if log is not None:
                 log.append(step)
 
-        for task in tasks:
-            rows += perturb_task(task, sets[task], p, params.seed, source_label(p.instructions), tools, scorers.get(task), on_step)
+        found = {
+            task: perturb_task(task, sets[task], p, params.seed, source_label(p.instructions), tools, scorers.get(task), on_step)
+            for task in tasks
+        }
+    counts = [sum(getattr(s, k) for s in scorers.values()) for k in ("hits", "requests", "evaluated")]
+    parts = gather_to_main((found, counts))
+    if parts is None:
+        return None
+    found = {task: task_rows for part, _ in parts for task, task_rows in part.items()}
+    rows = [row for task in every for row in found[task]]  # attack_rows' task order, as in one process
+    hits, requests, evaluated = (sum(c[i] for _, c in parts) for i in range(3))
     for row in rows:  # the source's input slot, repairs and skipped entries, on each clean row
         if row["group"] == "clean":
             details = json.loads(row["details"])
@@ -126,10 +149,7 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
                 extra["source_skipped"] = notes.skipped[row["task"]]
             if extra:
                 row["details"] = json.dumps({**details, **extra}, sort_keys=True, ensure_ascii=False)
-    if scorers:
-        hits = sum(s.hits for s in scorers.values())
-        requests = sum(s.requests for s in scorers.values())
-        evaluated = sum(s.evaluated for s in scorers.values())
+    if p.mode == "adversarial" or p.selection == "top":
         typer.echo(
             f"perturb: {len(rows)} prompts, {evaluated} texts scored, cache hits {hits}/{requests}, "
             f"{time.perf_counter() - started:.1f}s",

@@ -6,6 +6,10 @@ folder left by a different run is cleared first. Metrics stream to --live (DVCLi
 per optimizer step, metrics.json). Only complete checkpoints are resumed (a folder cut off by a kill
 during a save is removed); train.resume = never starts from scratch. The final model is written
 atomically to --out with its tokenizer, base.json and the resolved params (params.json).
+train.processes = N > 1 reruns the command under `accelerate launch` (pipeline.launch): DDP over N ranks,
+each taking whole micro-batches of the PairSampler order in turn (accelerate's batch sharding: rank r
+gets micro-batches r, r + N, ...), accumulation batch_size / (micro_batch_size x N); rank 0 alone
+picks or clears the checkpoint, writes DVCLive files and the final model.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ TRAINER_STATE = "trainer_state.json"  # transformers.trainer.TRAINER_STATE_NAME
 
 
 def resolved_params(params, variant: str) -> dict[str, Any]:
-    """The params a variant's result depends on: seed, model, train (but train.resume), and loss for coin."""
+    """The params a variant's result depends on: seed, model, train (but train.resume and train.processes),
+    and loss for coin."""
     raw = params.to_dict()
-    train = {k: v for k, v in raw["train"].items() if k != "resume"}  # how to start, not what is trained
+    # how to start and how many processes, not what is trained (N processes give the 1-process result)
+    train = {k: v for k, v in raw["train"].items() if k not in ("resume", "processes")}
     out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": train}
     if variant == "coin":
         out["loss"] = raw["loss"]
@@ -111,6 +117,13 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def torch_threads(processes: int = 1) -> int:
+    """Threads for one of `processes` training processes: OMP_NUM_THREADS where set (accelerate launch
+    sets it per process; set it for `dvc queue start -j N` workers), else this process's cores / processes."""
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    return int(omp) if omp.isdigit() and int(omp) > 0 else max(1, cpu_threads() // processes)
+
+
 def run_training(
     params,
     variant: str,
@@ -137,32 +150,41 @@ def run_training(
     from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import model_for_training, relative_reference, save_model_folder
     from coin.training.trainer import CoinTrainer, LiveMetrics, Objective, training_arguments
+    from pipeline.launch import join_process_group, rank, world_size
 
     if variant not in VARIANTS:
         raise CoinError(f"--variant {variant!r} is not allowed: use one of {', '.join(VARIANTS)}")
     objective = Objective.for_variant(variant, params.loss)
     resolved = resolved_params(params, variant)
-    torch.set_num_threads(cpu_threads())
+    processes, main = world_size(), rank() == 0
+    torch.set_num_threads(torch_threads(processes))
 
     rows = read_parquet(train, TRAIN)
     dataset = EntryDataset(rows)
-    resume = checkpoint_to_resume(checkpoints, run_fingerprint(resolved, base, train), params.train.resume)
+    fingerprint = run_fingerprint(resolved, base, train)
+    resume = checkpoint_to_resume(checkpoints, fingerprint, params.train.resume) if main else None
+    if processes > 1:  # rank 0 alone clears or picks the checkpoint; the others are told which
+        from accelerate.utils import broadcast_object_list
+
+        join_process_group()
+        resume = broadcast_object_list([resume])[0]
     set_seed(params.seed)
     model, tokenizer = model_for_training(base, params.model, params.seed)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
-    args = training_arguments(params.train, params.seed, str(checkpoints), params.model.dtype, **arg_overrides)
-    live_metrics = LiveMetrics(live=Live(dir=str(live), save_dvc_exp=False, dvcyaml=None))
+    args = training_arguments(params.train, params.seed, str(checkpoints), params.model.dtype, processes, **arg_overrides)
+    # rank 0 alone writes DVCLive files (the Trainer already saves checkpoints from rank 0 only)
+    live_metrics = [LiveMetrics(live=Live(dir=str(live), save_dvc_exp=False, dvcyaml=None))] if main else []
     trainer = CoinTrainer(
         model=model,
         args=args,
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[live_metrics, *callbacks],
+        callbacks=[*live_metrics, *callbacks],
         objective=objective,
         seed=params.seed,
     )
-    if resume:
+    if resume and main:
         typer.echo(
             f"resuming from {resume} (same params, data and base); to retrain from scratch: "
             "dvc exp run -S train.resume=never (or set train.resume: never in params.yaml)",
@@ -172,9 +194,11 @@ def run_training(
 
     lora = params.model.lora.enabled
     info = {"base": relative_reference(base, out), "weights": "lora" if lora else "full", "variant": variant}
-    with atomic_dir(out) as tmp:
-        save_model_folder(trainer.model, tokenizer, tmp, info)
-        write_json(resolved, tmp / "params.json")
+    if main:  # trainer.model is the plain model (the DDP wrapper is trainer.model_wrapped)
+        with atomic_dir(out) as tmp:
+            save_model_folder(trainer.model, tokenizer, tmp, info)
+            write_json(resolved, tmp / "params.json")
+    trainer.accelerator.wait_for_everyone()
     last = next((e for e in reversed(trainer.state.log_history) if "loss_gen" in e), {})
     return {
         "global_step": trainer.state.global_step,
@@ -196,7 +220,15 @@ def train_command(
 ) -> None:
     """Train the CIT or COIN model from the base model on data/train.parquet."""
     from coin.params import load_params
+    from pipeline.launch import rank, relaunch
 
-    summary = run_training(load_params(params), variant, base, train, out, checkpoints, live)
+    p = load_params(params)
+    stage_args = ["train", "--variant", variant, "--base", base, "--train", train, "--out", out,
+                  "--checkpoints", checkpoints, "--live", live, "--params", params]
+    if relaunch(p.train.processes, stage_args, "train.processes"):
+        return
+    summary = run_training(p, variant, base, train, out, checkpoints, live)
+    if rank():
+        return
     parts = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "resumed_from")
     typer.echo(f"{out}: {variant} trained ({parts})")

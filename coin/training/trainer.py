@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from transformers import Trainer, TrainingArguments
 from transformers.integrations import DVCLiveCallback
 
+from coin.errors import CoinError
 from coin.params import LossParams, TrainParams
 from coin.training.collator import PairSampler
 from coin.training.losses import coin_loss, pool_states, response_ce
@@ -112,8 +113,13 @@ class CoinTrainer(Trainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the means of L_gen, L_ctr and the weight since the last log to the training logs."""
         if "loss" in logs and self._count:
-            for key, total in self._sums.items():
-                logs[key] = round(float(total) / self._count, 6)
+            keys = sorted(self._sums)
+            # (len(keys) + 1,): the sums and the micro-batch count, summed over the ranks (one rank: as is)
+            totals = torch.stack([self._sums[k].to(self.args.device) for k in keys] + [torch.tensor(float(self._count), device=self.args.device)])
+            if self.args.world_size > 1:
+                totals = self.accelerator.reduce(totals, reduction="sum")
+            for key, total in zip(keys, totals[:-1].tolist()):
+                logs[key] = round(total / totals[-1].item(), 6)
             self._sums, self._count = {}, 0
         super().log(logs, start_time)
 
@@ -154,17 +160,26 @@ class LiveMetrics(DVCLiveCallback):
             self._write(state.global_step, logs)
 
 
-def training_arguments(train: TrainParams, seed: int, output_dir: str, dtype: str = "float32", **overrides: Any) -> TrainingArguments:
-    """TrainingArguments from params.train: micro-batches of entries, accumulation to batch_size, AdamW,
-    linear schedule with warmup, checkpoints every save_steps in `output_dir` (the last 2 kept), no
-    reporting integrations (the DVCLive callback is added explicitly). `overrides` win (tests)."""
+def training_arguments(
+    train: TrainParams, seed: int, output_dir: str, dtype: str = "float32", processes: int = 1, **overrides: Any
+) -> TrainingArguments:
+    """TrainingArguments from params.train: micro-batches of entries, accumulation to batch_size over
+    `processes` ranks (batch_size = micro_batch_size x accumulation x processes, so the optimizer step and
+    the LR schedule are the single-process run's), AdamW, linear schedule with warmup, checkpoints every
+    save_steps in `output_dir` (the last 2 kept), no reporting integrations (the DVCLive callback is added
+    explicitly). `overrides` win (tests)."""
+    if train.batch_size % (train.micro_batch_size * processes):
+        raise CoinError(
+            f"train.batch_size = {train.batch_size} is not allowed on {processes} processes: must be a multiple of "
+            f"micro_batch_size x processes ({train.micro_batch_size * processes})"
+        )
     kwargs: dict[str, Any] = dict(
         output_dir=output_dir,
         # fixed, relative: the default runs/<date>_<host> is pickled into every checkpoint's
         # training_args.bin and would make the same run's checkpoints (and dvc.lock) differ
         logging_dir=os.path.join(output_dir, "runs"),
         per_device_train_batch_size=train.micro_batch_size,
-        gradient_accumulation_steps=train.batch_size // train.micro_batch_size,
+        gradient_accumulation_steps=train.batch_size // (train.micro_batch_size * processes),
         learning_rate=train.learning_rate,
         num_train_epochs=train.epochs,
         lr_scheduler_type="linear",
