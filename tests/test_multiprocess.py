@@ -166,6 +166,11 @@ def test_bad_input_on_two_processes_is_one_line(data, base_dir):  # noqa: F811
     assert not (run / "model").exists()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug (issue 13, open): resuming a killed 2-process CPU/gloo run fails in both ranks with "
+    "RuntimeError: don't know how to restore data location of torch.storage.UntypedStorage (tagged with cpu:0)",
+)
 def test_two_ranks_draw_whole_pairs_and_a_killed_run_resumes(data, base_dir, single):  # noqa: F811
     from pipeline.launch import accelerate_command
 
