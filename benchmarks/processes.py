@@ -3,17 +3,18 @@
 Runs `python -m pipeline train --variant coin` and `python -m pipeline evaluate` as the dvc.yaml stages
 do, once per process count, on the embedded tiny LLaMA (params.yaml's model.tiny) with synthetic
 training entries and evaluation rows written here, and prints seconds and the ratio t(1) / t(N)
-(> 1: N processes are faster). Each process count starts its processes afresh, so the launch cost
+(> 1: N processes are faster), the median of --repeats runs (the process counts alternate). Each process count starts its processes afresh, so the launch cost
 (N interpreters importing torch and transformers) is inside the figure. On a 2-core CPU expect little
 gain; on a machine with N GPUs the same command runs one process per GPU (NCCL).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/processes.py [--processes 2] [--pairs 256] [--rows 100]
+    PYTHONPATH=. .venv/bin/python benchmarks/processes.py [--processes 2] [--pairs 256] [--rows 100] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,27 +94,32 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=256, help="training pairs (2 entries each)")
     parser.add_argument("--rows", type=int, default=100, help="evaluation rows per task")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         inputs = build_inputs(folder, args.pairs, args.rows, args.seed)
-        seconds: dict[str, dict[int, float]] = {"train": {}, "evaluate": {}}
-        for n in (1, args.processes):
-            run = folder / f"run{n}"
-            params = params_file(folder, n)
-            seconds["train"][n] = timed([
-                sys.executable, "-m", "pipeline", "train", "--variant", "coin", "--base", str(inputs["base"]),
-                "--train", str(inputs["train"]), "--out", str(run / "model"), "--checkpoints", str(run / "ck"),
-                "--live", str(run / "live"), "--params", str(params)])
-            seconds["evaluate"][n] = timed([
-                sys.executable, "-m", "pipeline", "evaluate", "--name", "coin", "--model", str(folder / "run1" / "model"),
-                "--prompts", str(inputs["prompts"]), "--eval", str(inputs["eval"]), "--predictions", str(run / "pred.parquet"),
-                "--states", str(run / "states.npz"), "--metrics", str(run / "metrics.json"),
-                "--summary", str(run / "summary.json"), "--params", str(params)])
+        seconds: dict[str, dict[int, list[float]]] = {"train": {}, "evaluate": {}}
+        for repeat in range(args.repeats):
+            order = (1, args.processes) if repeat % 2 == 0 else (args.processes, 1)
+            for n in order:
+                run = folder / f"run{n}-{repeat}"
+                params = params_file(folder, n)
+                seconds["train"].setdefault(n, []).append(timed([
+                    sys.executable, "-m", "pipeline", "train", "--variant", "coin", "--base", str(inputs["base"]),
+                    "--train", str(inputs["train"]), "--out", str(run / "model"), "--checkpoints", str(run / "ck"),
+                    "--live", str(run / "live"), "--params", str(params)]))
+                seconds["evaluate"].setdefault(n, []).append(timed([
+                    sys.executable, "-m", "pipeline", "evaluate", "--name", "coin", "--model", str(run / "model"),
+                    "--prompts", str(inputs["prompts"]), "--eval", str(inputs["eval"]),
+                    "--predictions", str(run / "pred.parquet"), "--states", str(run / "states.npz"),
+                    "--metrics", str(run / "metrics.json"), "--summary", str(run / "summary.json"),
+                    "--params", str(params)]))
     grid = len(TASKS) * len(GROUPS) * 3 * args.rows
-    print(f"cores {os.cpu_count()}, {args.pairs * 2} training entries (1 epoch, batch 16), {grid} evaluation prompts")
+    print(f"cores {os.cpu_count()}, {args.pairs * 2} training entries (1 epoch, batch 16), {grid} evaluation prompts, "
+          f"median of {args.repeats}")
     for stage, times in seconds.items():
-        one, many = times[1], times[args.processes]
+        one, many = statistics.median(times[1]), statistics.median(times[args.processes])
         print(f"{stage:9s} 1 process {one:6.1f} s | {args.processes} processes {many:6.1f} s | ratio t(1)/t({args.processes}) {one / many:.2f}")
 
 

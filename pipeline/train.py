@@ -194,9 +194,10 @@ def run_training(
 
     lora = params.model.lora.enabled
     info = {"base": relative_reference(base, out), "weights": "lora" if lora else "full", "variant": variant}
+    state_dict = trainer.gathered_state_dict()  # FSDP / ZeRO-3: every rank takes part in the gather
     if main:  # trainer.model is the plain model (the DDP wrapper is trainer.model_wrapped)
         with atomic_dir(out) as tmp:
-            save_model_folder(trainer.model, tokenizer, tmp, info)
+            save_model_folder(trainer.model, tokenizer, tmp, info, state_dict)
             write_json(resolved, tmp / "params.json")
     trainer.accelerator.wait_for_everyone()
     last = next((e for e in reversed(trainer.state.log_history) if "loss_gen" in e), {})

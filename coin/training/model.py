@@ -237,12 +237,13 @@ def model_for_training(base: str | Path, params: ModelParams, seed: int):
     return model.train(), tokenizer
 
 
-def save_model_folder(model, tokenizer, folder: str | Path, info: dict[str, Any]) -> None:
-    """Write weights (safetensors; the adapter alone for a `PeftModel`), tokenizer and `base.json`."""
+def save_model_folder(model, tokenizer, folder: str | Path, info: dict[str, Any], state_dict=None) -> None:
+    """Write weights (safetensors; the adapter alone for a `PeftModel`), tokenizer and `base.json`.
+    `state_dict`: the whole model's weights gathered from a sharded run (else the model's own)."""
     from coin.io import write_json
 
     folder = Path(folder)
-    model.save_pretrained(str(folder), safe_serialization=True)
+    model.save_pretrained(str(folder), safe_serialization=True, state_dict=state_dict)
     tokenizer.save_pretrained(str(folder))
     write_json(info, folder / BASE_FILE)
 

@@ -81,6 +81,26 @@ class CoinTrainer(Trainer):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
         return PairSampler(dataset.pair_ids, dataset.roles, self.pair_seed)
 
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        """As the Trainer's, except on several CPU processes: there it maps the optimizer state to
+        `args.device`, which is `cpu:<rank>`, a location torch.load cannot restore; load it to `cpu`."""
+        if checkpoint is None or self.args.world_size == 1 or self.args.device.type != "cpu":
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        optimizer, scheduler = (os.path.join(checkpoint, name) for name in ("optimizer.pt", "scheduler.pt"))
+        if os.path.isfile(optimizer) and os.path.isfile(scheduler):
+            self.optimizer.load_state_dict(torch.load(optimizer, map_location="cpu", weights_only=True))
+            self.lr_scheduler.load_state_dict(torch.load(scheduler, weights_only=True))
+
+    def gathered_state_dict(self) -> dict[str, torch.Tensor] | None:
+        """The whole model's weights when FSDP or DeepSpeed ZeRO-3 shards them over the ranks (rank 0 gets
+        them; call it on every rank: it is a collective), else None: `self.model` is whole (DDP, ZeRO-2)."""
+        sharded = self.is_fsdp_enabled or (
+            self.is_deepspeed_enabled and self.accelerator.state.deepspeed_plugin.zero_stage == 3
+        )
+        return self.accelerator.get_state_dict(self.model_wrapped) if sharded else None
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """One forward pass over both views; L_gen (cit) or L_gen + w * L_ctr (coin)."""
         forward = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids")}
