@@ -474,6 +474,32 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return params_from_dict(raw or {})
 
 
+def check_paths(params: Params) -> None:
+    """Every path-valued param the run will use names an existing file or folder (relative to the
+    working directory, the project root). check-params runs this, so a missing path fails before DVC
+    deletes any stage's outputs; the stages that read them keep their own checks."""
+    data, perturb = params.data, params.perturb
+    searched = perturb.mode != "file"  # the search reads the instructions, embedding and encoder
+    noisy = searched or params.augment.positives != "template"  # perturbed positives use the embedding
+    checks = [  # (used, key, value, wanted, what is allowed)
+        (data.source == "local", "data.local_dir", data.local_dir, "folder",
+         "data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
+        (data.flan_templates not in ("embedded", "pinned"), "data.flan_templates", data.flan_templates, "file",
+         "use embedded, pinned or the path of a templates.py"),
+        (perturb.mode == "file", "perturb.file", perturb.file, "file", "give a JSON or Parquet prompt set"),
+        (searched and perturb.instructions not in ("embedded", "pinned", "pinned-current"), "perturb.instructions",
+         perturb.instructions, "folder", "use embedded, pinned, pinned-current or a folder of PromptBench's prompt modules"),
+        (noisy and perturb.embedding not in ("embedded", "textattack"), "perturb.embedding", perturb.embedding, "file",
+         "use embedded, textattack or a path to a word2vec/GloVe text file"),
+        (searched and perturb.sentence_encoder not in ("none", "use"), "perturb.sentence_encoder",
+         perturb.sentence_encoder, "folder", "use none, use or an existing encoder folder"),
+    ]
+    for used, key, value, wanted, allowed in checks:
+        path = Path(value or "")
+        if used and not (path.is_dir() if wanted == "folder" else path.is_file()):
+            raise ParamsError(f"{key} = {value!r} is not an existing {wanted}: {allowed}")
+
+
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge `override` into a copy of `base` (profiles such as configs/paper.yaml)."""
     out = dict(base)
@@ -498,6 +524,7 @@ __all__ = [
     "SampleParams",
     "TinyModelParams",
     "TrainParams",
+    "check_paths",
     "load_params",
     "merge",
     "params_from_dict",

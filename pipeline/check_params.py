@@ -2,8 +2,8 @@
 
 DVC deletes a stage's outputs before its command runs, so a bad value caught inside a stage would
 already have cost that stage's outputs. This stage runs first (every other stage depends on its
-output) and, on any bad key or value, fails with the one-line error before DVC touches an output.
-Its output never changes (a fixed line), so passing it never reruns anything downstream.
+output) and, on any bad key or value or a path param that names nothing, fails with the one-line
+error before DVC touches an output. Its output never changes (a fixed line), so passing it never reruns anything downstream.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ def check_params(
     out: Path = typer.Option(..., help="Marker file written when params.yaml is valid (data/params.checked)."),
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read."),
 ) -> None:
-    """Validate params.yaml (every section); write the fixed marker file only if it is valid."""
+    """Validate params.yaml (every section and every path it names); write the fixed marker only if valid."""
     from coin.io import write_text
-    from coin.params import load_params
+    from coin.params import check_paths, load_params
 
-    load_params(params)
+    check_paths(load_params(params))
     write_text(CHECKED, out)
     typer.echo(f"{params}: valid")

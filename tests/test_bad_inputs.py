@@ -68,6 +68,49 @@ def test_bad_param_is_one_line_and_exit_2(tmp_path, change, message):
     assert not marker.exists()
 
 
+EXISTING = "is not an existing"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"data": {"source": "local", "local_dir": "/no/mirror"}},
+         f"data.local_dir = '/no/mirror' {EXISTING} folder: data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
+        ({"data": {"flan_templates": "/no/templates.py"}},
+         f"data.flan_templates = '/no/templates.py' {EXISTING} file: use embedded, pinned or the path of a templates.py"),
+        ({"perturb": {"mode": "file", "file": "/no/prompts.json"}},
+         f"perturb.file = '/no/prompts.json' {EXISTING} file: give a JSON or Parquet prompt set"),
+        ({"perturb": {"instructions": "/no/promptbench"}},
+         f"perturb.instructions = '/no/promptbench' {EXISTING} folder: use embedded, pinned, pinned-current or a folder of "
+         "PromptBench's prompt modules"),
+        ({"perturb": {"embedding": "/no/glove.txt"}},
+         f"perturb.embedding = '/no/glove.txt' {EXISTING} file: use embedded, textattack or a path to a word2vec/GloVe text file"),
+        ({"perturb": {"sentence_encoder": "/no/encoder"}},
+         f"perturb.sentence_encoder = '/no/encoder' {EXISTING} folder: use none, use or an existing encoder folder"),
+    ],
+    ids=lambda v: str(v)[:40],
+)
+def test_a_path_param_that_names_nothing_fails_in_check_params(tmp_path, change, message):
+    params = _params_file(tmp_path, change)
+    marker = tmp_path / "params.checked"
+    result = CliRunner().invoke(app, ["check-params", "--out", str(marker), "--params", str(params)])
+    assert (result.exit_code, result.output) == (2, f"error: {message}\n")
+    assert not marker.exists()
+
+
+def test_path_params_that_exist_or_are_unused_pass_check_params(tmp_path):
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "glove.txt").write_text("river 0.1 0.2\n")
+    change = {
+        "data": {"source": "local", "local_dir": str(tmp_path / "mirror")},
+        "perturb": {"embedding": str(tmp_path / "glove.txt"), "mode": "file", "file": str(tmp_path / "glove.txt"),
+                    "sentence_encoder": "/unused/when/mode/is/file"},
+    }
+    params = _params_file(tmp_path, change)
+    result = CliRunner().invoke(app, ["check-params", "--out", str(tmp_path / "ok"), "--params", str(params)])
+    assert (result.exit_code, result.output) == (0, f"{params}: valid\n")
+
+
 def test_model_base_folder_without_a_model_and_a_file(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
