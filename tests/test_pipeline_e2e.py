@@ -12,46 +12,14 @@ evaluate@coin and report; `dvc metrics diff` lists the summary keys; `dvc exp sh
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from coin.params import merge
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# A profile small enough for about a minute of work; every stage still does its real job.
-MINIATURE = {
-    "data": {"mirror_train_rows": 24, "mirror_eval_rows": 12},
-    "sample": {"n_entries": 100},
-    "model": {"tiny": {"vocab_size": 800, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}},
-    "train": {"batch_size": 8, "micro_batch_size": 4, "epochs": 1, "logging_steps": 2, "save_steps": 5},
-    "perturb": {"n_instructions": 2, "n_attack_samples": 4, "query_budget": 6},
-    "eval": {"n_samples": 6, "batch_size": 32},
-    "report": {"bootstrap_samples": 200},
-}
-
-
-def _run(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    venv_bin = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
-        "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-        **(env or {}),
-    }
-    result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
+from tests.miniature import miniature_project
+from tests.miniature import run_in as _run
 
 
 GROUPS = ("clean", "deepwordbug", "textfooler", "checklist", "semantic")
@@ -79,18 +47,7 @@ def _ran_stages(output: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("coin-project")
-    for name in ("coin", "pipeline"):
-        shutil.copytree(ROOT / name, path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(ROOT / name, path / name)
-    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), MINIATURE)
-    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(path, "git", "init", "-q")
-    _run(path, "dvc", "init", "-q")
-    _run(path, "dvc", "config", "core.analytics", "false")
-    _run(path, "git", "add", "-A")
-    _run(path, "git", "commit", "-qm", "project")
+    path = miniature_project(tmp_path_factory.mktemp("coin-project"))
     repro = _run(path, "dvc", "repro")
     assert "Running stage 'report'" in repro.stdout
     _run(path, "git", "add", "-A")
