@@ -1,13 +1,15 @@
 """Wall time of each stage of the embedded run: `python benchmarks/stage_times.py [--repeats N]`.
 
 Runs every stage of dvc.yaml in order with `dvc repro --force --single-item`, N times each (default 1),
-and prints the median seconds per stage and the total. Run from the project root with the venv on PATH
+and prints the median seconds per stage and the total. checkpoints/ is removed before each timed run,
+so the training stages train from scratch instead of resuming their finished run. Run from the project root with the venv on PATH
 (`make bench` does both).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -20,6 +22,7 @@ def stage_names() -> list[str]:
 
 
 def time_stage(name: str) -> float:
+    shutil.rmtree("checkpoints", ignore_errors=True)  # resume state only, not a DVC output
     start = time.perf_counter()
     subprocess.run(["dvc", "repro", "--force", "--single-item", name], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
