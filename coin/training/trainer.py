@@ -84,9 +84,8 @@ class CoinTrainer(Trainer):
     def _load_optimizer_and_scheduler(self, checkpoint):
         """As the Trainer's, except on several CPU processes: there it maps the optimizer state to
         `args.device`, which is `cpu:<rank>`, a location torch.load cannot restore; load it to `cpu`."""
-        if checkpoint is None or self.args.world_size == 1 or self.args.device.type != "cpu":
-            return super()._load_optimizer_and_scheduler(checkpoint)
-        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+        plain = self.args.world_size == 1 or self.args.device.type != "cpu"
+        if checkpoint is None or plain or self.is_deepspeed_enabled or self.is_fsdp_enabled:
             return super()._load_optimizer_and_scheduler(checkpoint)
         optimizer, scheduler = (os.path.join(checkpoint, name) for name in ("optimizer.pt", "scheduler.pt"))
         if os.path.isfile(optimizer) and os.path.isfile(scheduler):
