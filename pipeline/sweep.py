@@ -44,13 +44,13 @@ def _exp_show() -> Any:
 def sweep(
     out: Path = typer.Option(Path("reports/sweep"), help="Folder for sweep.md, sweep.csv and figure5.png."),
     exp_json: Optional[Path] = typer.Option(None, help="Saved `dvc exp show --json` output to read instead of running dvc."),
-    metrics_file: str = typer.Option("reports/metrics/coin.json", help="COIN metrics file as dvc exp show names it."),
+    metrics_file: str = typer.Option("reports/summary/coin.json", help="COIN summary metrics file as dvc exp show names it."),
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read (perturbation groups)."),
     by: str = typer.Option("loss.lambda", help="The param that tells experiments apart, e.g. loss.pooling, augment.negatives."),
 ) -> None:
     """Tabulate and plot COIN accuracy against loss.lambda (or --by) over finished DVC experiments."""
     from coin.io import atomic_dir, write_text
-    from coin.report.sweep import LAMBDA, SWEEP_COMMAND, SWEEP_KEYS, collect_sweep, plot_sweep, sweep_markdown
+    from coin.report.sweep import LAMBDA, SWEEP_COMMAND, SWEEP_KEYS, collect_sweep, param_value, plot_sweep, sweep_markdown
 
     if by not in SWEEP_KEYS:
         raise CoinError(f"--by = {by!r} is not allowed: use one of {', '.join(SWEEP_KEYS)}")
@@ -67,7 +67,9 @@ def sweep(
             raise DataError(f"{exp_json} is not valid JSON: {exc}") from None
     else:
         doc = _exp_show()
-    result = collect_sweep(doc, groups, metrics_file=metrics_file, by=by)
+    reference = cfg.to_dict()  # the other ablation keys must be as params.yaml has them
+    fixed = {key: param_value(reference, key) for key in SWEEP_KEYS if key != by}
+    result = collect_sweep(doc, groups, metrics_file=metrics_file, by=by, fixed=fixed)
     for line in result.skipped:
         typer.echo(f"skipped {line}", err=True)
     if result.table.empty:
@@ -76,8 +78,9 @@ def sweep(
     what, name = ("λ sweep (Table 4 / Figure 5)", "λ") if by == LAMBDA else (f"{by} sweep", by)
     caption = (
         f"# {what}\n\n"
-        "COIN accuracy (%) per perturbation group, mean over datasets (the metrics' `average`); "
-        f"Perturbed mean averages the perturbed groups. One row per {name} (the newest run of each)."
+        "COIN accuracy (%) per perturbation group, mean over datasets (reports/summary/coin.json); "
+        f"Perturbed mean averages the perturbed groups. One row per {name}: the newest run of each among the "
+        f"runs whose {', '.join(fixed)} are as in params.yaml."
         + (" Beside each: the paper's Table 4 average (its LLaMA-7B run) with ours − paper." if by == LAMBDA else "")
         + "\n\n"
     )

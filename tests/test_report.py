@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from coin.errors import DataError
 from coin.io import write_parquet
@@ -260,8 +261,8 @@ def _exp_doc() -> list:
     def rev(rev_id, name, lam, stamp, clean=None, error=None):
         metrics = {}
         if clean is not None:
-            average = {g: {"acc_mean": clean - 2 * j, "acc_std": 1.0} for j, g in enumerate(GROUPS)}
-            metrics = {"reports/metrics/coin.json": {"data": {"model": "coin", "average": average}}}
+            summary = {g: {"acc": clean - 2 * j, "std": 1.0} for j, g in enumerate(GROUPS)}
+            metrics = {"reports/summary/coin.json": {"data": {"coin": {**summary, "invalid_rate": 0.0}}}}
         data = {"rev": rev_id, "timestamp": stamp, "params": {"params.yaml": {"data": {"seed": 42, "loss": {"lambda": lam}}}},
                 "metrics": metrics, "deps": {}, "outs": {}, "meta": {}}
         return {"rev": rev_id, "name": name, "data": data, "error": error, "experiments": None}
@@ -315,7 +316,7 @@ def test_sweep_command_writes_table_and_figure(tmp_path, capsys):
     exp_json = tmp_path / "exp.json"
     exp_json.write_text(json.dumps(_exp_doc()))
     out = tmp_path / "sweep"
-    sweep_command(out=out, exp_json=exp_json, metrics_file="reports/metrics/coin.json", params=ROOT / "params.yaml", by="loss.lambda")
+    sweep_command(out=out, exp_json=exp_json, metrics_file="reports/summary/coin.json", params=ROOT / "params.yaml", by="loss.lambda")
     first_row = (out / "sweep.csv").read_text().splitlines()[1]
     assert first_row == (
         f"10.0000,1.0000,lam10,{'2' * 40},55.0000,53.0000,51.0000,49.0000,47.0000,50.0000,"
@@ -418,12 +419,12 @@ def test_setup_rows_follow_the_params():
 
 def _pooling_doc() -> list:
     """Baseline (pooling last) and two experiments: mean (finished) and max (queued)."""
-    def rev(rev_id, name, pooling, stamp, clean=None):
+    def rev(rev_id, name, pooling, stamp, clean=None, negatives="hard"):
         metrics = {}
         if clean is not None:
-            average = {g: {"acc_mean": clean - j, "acc_std": 1.0} for j, g in enumerate(GROUPS)}
-            metrics = {"reports/metrics/coin.json": {"data": {"average": average}}}
-        params = {"loss": {"lambda": 1000, "pooling": pooling}, "augment": {"negatives": "hard"}}
+            summary = {g: {"acc": clean - j, "std": 1.0} for j, g in enumerate(GROUPS)}
+            metrics = {"reports/summary/coin.json": {"data": {"coin": summary}}}
+        params = {"loss": {"lambda": 1000, "pooling": pooling}, "augment": {"negatives": negatives}}
         data = {"rev": rev_id, "timestamp": stamp, "params": {"params.yaml": {"data": params}}, "metrics": metrics}
         return {"rev": rev_id, "name": name, "data": data, "error": None, "experiments": None}
 
@@ -431,25 +432,40 @@ def _pooling_doc() -> list:
     baseline["experiments"] = [
         {"revs": [rev("1" * 40, "pool-mean", "mean", "2026-01-01T11:00:00", clean=58.0)], "executor": None, "name": "pool-mean"},
         {"revs": [rev("2" * 40, "pool-max", "max", "2026-01-01T12:00:00")], "executor": {"state": "queued"}, "name": "pool-max"},
+        {"revs": [rev("3" * 40, "neg-normal", "last", "2026-01-01T13:00:00", clean=50.0, negatives="normal")],
+         "executor": None, "name": "neg-normal"},
     ]
     return [baseline]
 
 
+def test_the_sweep_reads_a_file_dvc_yaml_declares_as_a_metric():
+    """`dvc exp show --json` carries only DVC metrics: the sweep's file must be one (the evaluate stage's
+    reports/summary/${item}.json for item coin)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    evaluate = stages["evaluate"]["do"]
+    declared = [next(iter(m)) if isinstance(m, dict) else m for m in evaluate["metrics"]]
+    assert "coin" in stages["evaluate"]["foreach"]
+    assert sweep.METRICS_FILE == declared[0].replace("${item}", "coin") == "reports/summary/coin.json"
+
+
 def test_sweep_groups_by_any_ablation_param(tmp_path):
-    result = sweep.collect_sweep(_pooling_doc(), GROUPS, by="loss.pooling")
+    result = sweep.collect_sweep(_pooling_doc(), GROUPS, by="loss.pooling", fixed={"augment.negatives": "hard"})
     assert list(result.table.columns) == ["loss.pooling", "experiment", "commit", *GROUPS, "perturbed"]
     assert result.table["loss.pooling"].tolist() == ["last", "mean"]
+    assert result.table["experiment"].tolist() == ["main", "pool-mean"]  # not neg-normal, though newer
     assert result.table["perturbed"].tolist() == [57.5, 55.5]  # clean - mean(1, 2, 3, 4)
-    assert result.skipped == ["pool-max: queued"]
+    assert result.skipped == ["pool-max: queued", "neg-normal: augment.negatives = normal, not hard as in params.yaml"]
+    unfixed = sweep.collect_sweep(_pooling_doc(), GROUPS, by="loss.pooling")
+    assert unfixed.table["experiment"].tolist() == ["neg-normal", "pool-mean"]  # without fixed: the newest
     lines = sweep.sweep_markdown(result.table, GROUPS, tables.GROUP_LABELS, "loss.pooling").splitlines()
     assert lines[0].startswith("| loss.pooling | Experiment | Clean |")
     assert lines[-1] == "| mean | pool-mean | 58.00 | 57.00 | 56.00 | 55.00 | 54.00 | 55.50 |"
-    by_negatives = sweep.collect_sweep(_pooling_doc(), GROUPS, by="augment.negatives")
-    assert by_negatives.table["experiment"].tolist() == ["pool-mean"]  # one value: the newest run
+    by_negatives = sweep.collect_sweep(_pooling_doc(), GROUPS, by="augment.negatives", fixed={"loss.pooling": "last"})
+    assert by_negatives.table["experiment"].tolist() == ["main", "neg-normal"]  # pool-mean: another ablation
     from pipeline.sweep import sweep as sweep_command
 
     (tmp_path / "exp.json").write_text(json.dumps(_pooling_doc()))
-    sweep_command(out=tmp_path / "s", exp_json=tmp_path / "exp.json", metrics_file="reports/metrics/coin.json",
+    sweep_command(out=tmp_path / "s", exp_json=tmp_path / "exp.json", metrics_file="reports/summary/coin.json",
                   params=ROOT / "params.yaml", by="loss.pooling")
     assert "# loss.pooling sweep" in (tmp_path / "s" / "sweep.md").read_text()
     assert (tmp_path / "s" / "figure5.png").read_bytes()[:8] == PNG

@@ -17,6 +17,7 @@ Run the sweep with DVC's experiment queue (only train-coin, evaluate@coin and re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ from coin.data import paper
 from coin.errors import DataError
 
 SWEEP_COMMAND = "dvc exp run --queue -S 'loss.lambda=1,10,100,1000,10000,100000000' && dvc queue start"
-METRICS_FILE = "reports/metrics/coin.json"
+METRICS_FILE = "reports/summary/coin.json"  # a DVC metric: {"coin": {group: {"acc", "std"}, ...}}
 PARAMS_FILE = "params.yaml"
 
 
@@ -63,7 +64,7 @@ LAMBDA = "loss.lambda"
 SWEEP_KEYS = (LAMBDA, "loss.pooling", "loss.gen_reduction", "augment.negatives", "augment.positives")
 
 
-def _param(params: dict[str, Any], key: str) -> Any:
+def param_value(params: dict[str, Any], key: str) -> Any:
     """The value at a dotted params key (None when absent)."""
     value: Any = params
     for part in key.split("."):
@@ -82,14 +83,18 @@ def format_value(by: str, value: Any) -> str:
 
 
 def collect_sweep(
-    doc: Any, groups: Sequence[str], metrics_file: str = METRICS_FILE, params_file: str = PARAMS_FILE, by: str = LAMBDA
+    doc: Any, groups: Sequence[str], metrics_file: str = METRICS_FILE, params_file: str = PARAMS_FILE, by: str = LAMBDA,
+    fixed: dict[str, Any] | None = None,
 ) -> Sweep:
-    """A swept param (`by`, default loss.lambda) vs COIN accuracy (mean over tasks as in the metrics'
-    `average`) for every finished experiment.
+    """A swept param (`by`, default loss.lambda) vs COIN accuracy (mean over tasks) for every finished
+    experiment.
 
     For each revision with `by` in `params_file` (a number for loss.lambda, any scalar otherwise, e.g.
-    loss.pooling) and an `average` in `metrics_file`, the row holds average[g]["acc_mean"] for each
-    group g and `perturbed` = mean over the groups other than clean. Several revisions with one value
+    loss.pooling) and the model's summary in `metrics_file` (the DVC metric reports/summary/coin.json,
+    {"coin": {group: {"acc", "std"}}}, acc = the mean over tasks), the row holds summary[g]["acc"] for each
+    group g and `perturbed` = mean over the groups other than clean. `fixed` ({key: value}, the other
+    SWEEP_KEYS as params.yaml sets them) leaves out runs of another ablation: with --by loss.pooling, a
+    run with augment.negatives = normal is not the row of pooling `last`. Several revisions with one value
     keep the newest (by timestamp; the workspace counts as oldest). Rows are sorted by the value.
     """
     column, name = _column(by), ("lambda" if by == LAMBDA else by)
@@ -110,21 +115,25 @@ def collect_sweep(
             skipped.append(f"{label}: {state}")
             continue
         params = (((data.get("params") or {}).get(params_file) or {}).get("data")) or {}
-        value = _param(params, by)
+        value = param_value(params, by)
         metrics = (((data.get("metrics") or {}).get(metrics_file) or {}).get("data")) or {}
-        average = metrics.get("average")
+        summary = metrics.get(PurePosixPath(metrics_file).stem)  # the model's name: reports/summary/<model>.json
         if by == LAMBDA and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             skipped.append(f"{label}: no numeric loss.lambda in {params_file}")
             continue
         if not isinstance(value, (str, int, float, bool)):
             skipped.append(f"{label}: no {by} in {params_file}")
             continue
-        if not isinstance(average, dict):
+        other = next((k for k, v in (fixed or {}).items() if param_value(params, k) not in (None, v)), None)
+        if other is not None:
+            skipped.append(f"{label}: {other} = {param_value(params, other)}, not {fixed[other]} as in params.yaml")
+            continue
+        if not isinstance(summary, dict):
             skipped.append(f"{label}: no {metrics_file}")
             continue
-        missing = [g for g in groups if not isinstance((average.get(g) or {}).get("acc_mean"), (int, float))]
+        missing = [g for g in groups if not isinstance((summary.get(g) or {}).get("acc"), (int, float))]
         if missing:
-            skipped.append(f"{label}: {metrics_file} has no average acc_mean for {missing[0]}")
+            skipped.append(f"{label}: {metrics_file} has no acc for {missing[0]}")
             continue
         row: dict[str, Any] = {}
         if by == LAMBDA:
@@ -136,7 +145,7 @@ def collect_sweep(
         row["experiment"] = label
         row["commit"] = str(record.get("rev") or "")  # not "rev": dvc plots adds its own rev field
         for group in groups:
-            row[group] = float(average[group]["acc_mean"])
+            row[group] = float(summary[group]["acc"])
         row["perturbed"] = float(np.mean([row[g] for g in perturbed])) if perturbed else float("nan")
         stamp = data.get("timestamp") or ""  # ISO 8601 strings order by time; workspace has none
         shown = format_value(by, value)
@@ -232,6 +241,7 @@ __all__ = [
     "collect_sweep",
     "format_lambda",
     "format_value",
+    "param_value",
     "plot_sweep",
     "sweep_markdown",
 ]
