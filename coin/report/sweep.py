@@ -9,7 +9,7 @@ Run the sweep with DVC's experiment queue (only train-coin, evaluate@coin and re
 
 `dvc exp show --json` (dvc 3.x) prints a list with one entry per workspace / baseline commit:
 `{"rev", "name", "data": {"timestamp", "params": {"params.yaml": {"data": {...}}}, "metrics":
-{"reports/metrics/coin.json": {"data": {...}}}}, "error", "experiments": [{"name", "executor",
+{"reports/summary/coin.json": {"data": {"coin": {...}}}}}, "error", "experiments": [{"name", "executor",
 "revs": [{"rev", "name", "data": {...}, "error"}]}]}`. Queued or failed experiments have no metrics
 (or an `error`, or an executor state other than success) and are listed as skipped.
 """
