@@ -24,6 +24,7 @@ from pipeline.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_ALLOWED = "is not allowed"
+EXISTING = "is not an existing"  # a path param that names no file or folder
 
 
 def _params_file(tmp_path: Path, change) -> Path:
@@ -57,23 +58,6 @@ def _drop(section):
          f"model.base = '/no/such/path' {NOT_ALLOWED}: no such folder, and not a hub id (name or owner/name)"),
         ({"train": {"resume": "sometimes"}}, f"train.resume = 'sometimes' {NOT_ALLOWED}: use one of auto, never"),
         (_drop("report"), "report is missing from params"),
-    ],
-    ids=lambda v: str(v)[:40],
-)
-def test_bad_param_is_one_line_and_exit_2(tmp_path, change, message):
-    params = _params_file(tmp_path, change)
-    marker = tmp_path / "params.checked"
-    result = CliRunner().invoke(app, ["check-params", "--out", str(marker), "--params", str(params)])
-    assert (result.exit_code, result.output) == (2, f"error: {message}\n")
-    assert not marker.exists()
-
-
-EXISTING = "is not an existing"
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
         ({"data": {"source": "local", "local_dir": "/no/mirror"}},
          f"data.local_dir = '/no/mirror' {EXISTING} folder: data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
         ({"data": {"flan_templates": "/no/templates.py"}},
@@ -90,7 +74,7 @@ EXISTING = "is not an existing"
     ],
     ids=lambda v: str(v)[:40],
 )
-def test_a_path_param_that_names_nothing_fails_in_check_params(tmp_path, change, message):
+def test_bad_param_is_one_line_and_exit_2(tmp_path, change, message):
     params = _params_file(tmp_path, change)
     marker = tmp_path / "params.checked"
     result = CliRunner().invoke(app, ["check-params", "--out", str(marker), "--params", str(params)])
