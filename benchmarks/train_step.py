@@ -1,10 +1,12 @@
-"""Per-step cost of the COIN loss over the CIT loss: same model, same batches, one run.
+"""Per-step cost of the COIN loss over the CIT loss, and of the response-only output layer over the
+full-logit path (`CoinTrainer.full_logits`, the computation before it): same model, same batches, one run.
 
 Each measured step is a forward + backward pass of one micro-batch (2k sequences) through
-`CoinTrainer.training_step`; cit and coin steps alternate (the order flips every step) and each reports
-the median of N steps. The model is the embedded tiny LLaMA sized by params.yaml (model.tiny), or the
+`CoinTrainer.training_step`; the four configurations (cit, coin) x (new, old) alternate (the order flips
+every step) and each reports the median of N steps. The model is the embedded tiny LLaMA sized by params.yaml (model.tiny), or the
 folder given with --base; the batches come from --train (data/train.parquet) or from synthetic entries
-written here. Target: coin / cit <= 1.05.
+written here. Target: coin / cit <= 1.05; new / old >= 1 (the embedded default no slower). With
+--windows, the padding share of an epoch's micro-batches per train.group_by_length window.
 
     .venv/bin/python benchmarks/train_step.py [--steps 12] [--base models/base --train data/train.parquet]
     .venv/bin/python benchmarks/train_step.py --threads 1 --clock cpu   # on a busy machine
@@ -60,6 +62,28 @@ def synthetic_entries(n_pairs: int, seed: int):
     return pd.DataFrame(rows)
 
 
+NAMES = ["cit_new", "coin_new", "cit_old", "coin_old"]
+
+
+def padding_shares(params: Any, base: Any, frame: Any, windows: list[int]) -> dict[int, float]:
+    """{window: padding share of epoch 0's micro-batches in the PairSampler order with that length window}."""
+    from coin.prompts.format import prompt_format
+    from coin.training.collator import CoinCollator, EntryDataset, PairSampler
+    from coin.training.model import load_tokenizer
+
+    tokenizer = load_tokenizer(base)
+    dataset = EntryDataset(frame)
+    collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
+    micro = params.train.micro_batch_size
+    lengths = collator.entry_lengths(dataset.rows)
+    shares = {}
+    for window in windows:
+        order = list(PairSampler(dataset.pair_ids, dataset.roles, params.seed, lengths, micro, window))
+        masks = [collator([dataset.rows[i] for i in order[b : b + micro]])["attention_mask"] for b in range(0, len(order), micro)]
+        shares[window] = 1 - sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
+    return shares
+
+
 def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, clock: str = "wall") -> dict[str, Any]:
     """Median-ready step times of cit and coin on the same batches: {"cit": [s], "coin": [s], "tokens",
     "shape", "n_params"}. `base` is a model folder, or None for the tiny model built from params."""
@@ -83,13 +107,16 @@ def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, cloc
         micro = params.train.micro_batch_size
         batches = [collator(dataset.rows[b * micro : (b + 1) * micro]) for b in range(steps + warmup)]
         train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
-        trainers = {v: CoinTrainer(model=model, args=train_args, objective=Objective.for_variant(v, params.loss)) for v in ("cit", "coin")}
-        for trainer in trainers.values():
-            trainer.current_gradient_accumulation_steps = train_args.gradient_accumulation_steps  # set by train()
+        trainers = {}
+        for name in NAMES:
+            variant, path = name.split("_")
+            trainers[name] = CoinTrainer(model=model, args=train_args, objective=Objective.for_variant(variant, params.loss))
+            trainers[name].full_logits = path == "old"
+            trainers[name].current_gradient_accumulation_steps = train_args.gradient_accumulation_steps  # set by train()
         timer = time.perf_counter if clock == "wall" else time.process_time
-        times: dict[str, list[float]] = {"cit": [], "coin": []}
+        times: dict[str, list[float]] = {name: [] for name in NAMES}
         for step, batch in enumerate(batches):
-            for name in (["cit", "coin"] if step % 2 == 0 else ["coin", "cit"]):
+            for name in (NAMES if step % 2 == 0 else NAMES[::-1]):
                 start = timer()
                 trainers[name].training_step(model, dict(batch))
                 elapsed = timer() - start
@@ -117,6 +144,7 @@ def main() -> None:
         "--clock", choices=("wall", "cpu"), default="wall",
         help="wall: elapsed time; cpu: this process's CPU time (with --threads 1, robust to other load on the cores)",
     )
+    parser.add_argument("--windows", type=int, nargs="*", default=[], help="train.group_by_length windows to report the padding share of (needs --base)")
     args = parser.parse_args()
 
     import torch
@@ -135,13 +163,24 @@ def main() -> None:
         f"model {result['n_params']:,} params, micro-batch {micro} entries -> {2 * micro} sequences "
         f"(e.g. {result['shape']}), {tokens:.0f} real tokens/step, {result['threads']} threads, {args.clock} clock, median of {args.steps}"
     )
-    print(f"{'variant':<8}{'s/step':>10}{'tokens/s':>12}{'vs cit':>9}")
-    cit = statistics.median(result["cit"])
-    for name in ("cit", "coin"):
-        med = statistics.median(result[name])
-        print(f"{name:<8}{med:>10.4f}{tokens / med:>12.0f}{med / cit:>8.3f}x")
-    ratio = statistics.median(result["coin"]) / cit
+    print(f"{'variant':<8}{'path':<6}{'s/step':>10}{'tokens/s':>12}{'vs cit':>9}{'new/old':>9}")
+    med = {name: statistics.median(result[name]) for name in NAMES}
+    for name in NAMES:
+        variant, path = name.split("_")
+        print(f"{variant:<8}{path:<6}{med[name]:>10.4f}{tokens / med[name]:>12.0f}{med[name] / med['cit_' + path]:>8.3f}x"
+              f"{med[variant + '_old'] / med[name]:>8.2f}x")
+    ratio = med["coin_new"] / med["cit_new"]
     print(f"coin/cit = {ratio:.3f} (target <= 1.05): {'ok' if ratio <= 1.05 else 'over target'}")
+    if args.windows:
+        base = args.base
+        if base is None:
+            print("padding shares need --base (the tokenizer of the model folder)")
+        else:
+            shares = padding_shares(params, base, frame, [0, *args.windows])
+            print("padding share of epoch 0's micro-batches: " + ", ".join(
+                f"group_by_length {w}: {s:.3f}" for w, s in shares.items()))
+    print(f"cit_new_over_old={med['cit_old'] / med['cit_new']:.2f} coin_new_over_old={med['coin_old'] / med['coin_new']:.2f} "
+          f"coin_over_cit={ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -239,6 +239,7 @@ class TrainParams:
     save_steps: int  # checkpoint every N optimizer steps; `dvc repro` after a kill resumes from the last
     resume: str  # auto: continue the same run's last complete checkpoint | never: retrain from scratch
     processes: int  # 1: one process (today's path) | N > 1: `accelerate launch` DDP over N processes (GPUs, else CPU/gloo)
+    group_by_length: int  # 0: off | W >= 1: pairs sorted by length within seeded windows of W micro-batches (less padding)
 
     def validate(self) -> None:
         _positive("train.learning_rate", self.learning_rate)
@@ -261,6 +262,7 @@ class TrainParams:
         _at_least("train.save_steps", self.save_steps, 1)
         _choice("train.resume", self.resume, RESUMES)
         _at_least("train.processes", self.processes, 1)
+        _at_least("train.group_by_length", self.group_by_length, 0)
         if self.batch_size % (self.micro_batch_size * self.processes):
             raise ParamsError(
                 f"train.processes = {self.processes} is not allowed: batch_size ({self.batch_size}) must be a multiple of "

@@ -183,6 +183,7 @@ def run_training(
         callbacks=[*live_metrics, *callbacks],
         objective=objective,
         seed=params.seed,
+        length_window=params.train.group_by_length,
     )
     if resume and main:
         typer.echo(

@@ -97,6 +97,14 @@ class CoinCollator:
             "pool_index": pool_index.long(),
         }
 
+    def entry_lengths(self, entries: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Tokens of each entry's longer view (prompt + response + eos, truncated): its padded width alone."""
+        targets = [e["target"] for e in entries]
+        prompts = [e["prompt"] for e in entries] + [e["positive_prompt"] for e in entries]
+        sizes = [len(p) + len(r) for p, r in self.encode(prompts, targets + targets)]  # (2n,): originals, then positives
+        n = len(entries)
+        return [max(a, b) for a, b in zip(sizes[:n], sizes[n:])]
+
     def __call__(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """k entries (prompt, positive_prompt, target, pair_id) -> the 2k-sequence batch."""
         import torch
@@ -124,17 +132,64 @@ def pair_order(pair_ids: Sequence[int], roles: Sequence[str], seed: int, epoch: 
     return np.lexsort((np.arange(len(pair_ids)), role_rank, pair_rank)).tolist()
 
 
+def group_by_length(
+    order: Sequence[int], pair_ids: Sequence[int], lengths: Sequence[int], pairs_per_batch: int, window: int, seed: int, epoch: int = 0
+) -> list[int]:
+    """`order` (pairs adjacent, as pair_order) re-ordered so a micro-batch holds pairs of similar length.
+
+    The pairs are cut, in `order`, into windows of `window` micro-batches (window x pairs_per_batch pairs);
+    inside a window the pairs are sorted by length (a pair's length: its longest entry's `lengths`, longest
+    first, ties kept in order), cut into micro-batches of `pairs_per_batch` pairs, and the whole
+    micro-batches shuffled by default_rng((seed, epoch, 1)); a last, partial micro-batch stays last. Every
+    pair appears once, whole; the same arguments give the same order. window = 0 returns `order` as is.
+    """
+    if window == 0:
+        return list(order)
+    pairs: list[list[int]] = []  # row indices of each pair, in order
+    for row in order:
+        if pairs and pair_ids[pairs[-1][0]] == pair_ids[row]:
+            pairs[-1].append(row)
+        else:
+            pairs.append([row])
+    rng = np.random.default_rng((seed, epoch, 1))
+    span = window * pairs_per_batch
+    result: list[int] = []
+    for start in range(0, len(pairs), span):
+        chunk = pairs[start : start + span]
+        longest = np.array([max(lengths[r] for r in pair) for pair in chunk])
+        chunk = [chunk[i] for i in np.argsort(-longest, kind="stable")]
+        batches = [chunk[i : i + pairs_per_batch] for i in range(0, len(chunk), pairs_per_batch)]
+        whole = [b for b in batches if len(b) == pairs_per_batch]
+        batches = [whole[i] for i in rng.permutation(len(whole))] + batches[len(whole) :]
+        result.extend(row for batch in batches for pair in batch for row in pair)
+    return result
+
+
 class PairSampler:
-    """A torch sampler over entries: pairs shuffled per epoch by the seed, anchor then negative.
+    """A torch sampler over entries: pairs shuffled per epoch by the seed, anchor then negative; with a
+    length window (train.group_by_length), micro-batches of similar-length pairs (`group_by_length`).
 
     Exposes `set_epoch`, which the Trainer calls each epoch (also when resuming), so a resumed run
     sees the same order as an uninterrupted one.
     """
 
-    def __init__(self, pair_ids: Sequence[int], roles: Sequence[str], seed: int):
+    def __init__(
+        self,
+        pair_ids: Sequence[int],
+        roles: Sequence[str],
+        seed: int,
+        lengths: Sequence[int] | None = None,
+        micro_batch_size: int = 2,
+        window: int = 0,
+    ):
+        if window and (lengths is None or len(lengths) != len(pair_ids)):
+            raise CoinError("PairSampler: a length window needs one length per entry")
         self.pair_ids = list(pair_ids)
         self.roles = list(roles)
         self.seed = seed
+        self.lengths = list(lengths) if lengths is not None else None
+        self.pairs_per_batch = max(micro_batch_size // 2, 1)
+        self.window = window
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -142,7 +197,10 @@ class PairSampler:
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(pair_order(self.pair_ids, self.roles, self.seed, self.epoch))
+        order = pair_order(self.pair_ids, self.roles, self.seed, self.epoch)
+        if self.window:
+            order = group_by_length(order, self.pair_ids, self.lengths, self.pairs_per_batch, self.window, self.seed, self.epoch)
+        return iter(order)
 
     def __len__(self) -> int:
         return len(self.pair_ids)
@@ -184,4 +242,12 @@ class EntryDataset:
         return [r["role"] for r in self.rows]
 
 
-__all__ = ["IGNORE_INDEX", "CoinCollator", "EntryDataset", "PairSampler", "join_truncated", "pair_order"]
+__all__ = [
+    "IGNORE_INDEX",
+    "CoinCollator",
+    "EntryDataset",
+    "PairSampler",
+    "group_by_length",
+    "join_truncated",
+    "pair_order",
+]

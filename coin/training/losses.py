@@ -3,6 +3,12 @@
 L = L_gen + w * L_ctr, w = min(lambda, sg(L_gen) / sg(L_ctr)), where sg stops the gradient.
 The states fed to L_ctr are pooled by `pool_states` (loss.pooling) and L_gen is reduced by
 `generation_loss` (loss.gen_reduction).
+
+Training computes logits only where L_gen reads them: `response_positions` names the M positions whose
+next-token label is not masked, the output layer runs on those M final hidden states only
+(coin.training.head), and `generation_loss_at` / `response_ce_at` take those (M, V) rows. `response_ce`,
+`generation_loss` and `coin_loss` take the full (N, T, V) logits: the same values, kept as the reference
+(tests) and as the benchmark's old path.
 """
 
 from __future__ import annotations
@@ -92,6 +98,42 @@ def response_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return total / count.clamp(min=1)
 
 
+def response_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where L_gen reads logits: labels (N, T) with -100 on prompt and padding ->
+    (positions (M,), targets (M,)), one entry per (i, t) with y_{i,t+1} != -100, row-major:
+        positions = i * T + t   (an index into the (N * T, ...) flattened final hidden states)
+        targets   = y_{i,t+1}
+    """
+    shifted = labels[:, 1:]  # (N, T-1): position t predicts token t+1
+    rows, cols = (shifted != IGNORE_INDEX).nonzero(as_tuple=True)  # (M,), (M,)
+    return rows * labels.shape[1] + cols, shifted[rows, cols]
+
+
+def response_ce_at(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """response_ce on the response positions only: logits (M, V) at `response_positions`, targets (M,):
+        L_gen = sum_m -log softmax(logits_m)_{targets_m} / M      (float32; M = 0 gives 0, no NaN)
+    equal to response_ce(full logits, labels) up to float32 summation order."""
+    total = F.cross_entropy(logits.float(), targets, reduction="sum")
+    return total / max(targets.shape[0], 1)
+
+
+def generation_loss_at(
+    logits: torch.Tensor, targets: torch.Tensor, positions: torch.Tensor, shape: tuple[int, int], reduction: str = "tokens"
+) -> torch.Tensor:
+    """generation_loss on the response positions only: logits (M, V) and targets (M,) at `positions`
+    (M,) of the (N, T) = `shape` batch [orig_1..orig_k, pos_1..pos_k].
+        tokens: response_ce_at(logits, targets)
+        views:  response_ce_at over the rows of sequences i < k + the same over i >= k  (k = N / 2)
+    """
+    if reduction == "tokens":
+        return response_ce_at(logits, targets)
+    if reduction == "views":
+        n, t = shape
+        first = positions < (n // 2) * t  # (M,): the row belongs to an original-view sequence
+        return response_ce_at(logits[first], targets[first]) + response_ce_at(logits[~first], targets[~first])
+    raise ValueError(f"loss.gen_reduction = {reduction!r} is not allowed: use one of {', '.join(GEN_REDUCTIONS)}")
+
+
 def generation_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "tokens") -> torch.Tensor:
     """L_gen over the 2k sequences [orig_1..orig_k, pos_1..pos_k] of a micro-batch.
 
@@ -129,9 +171,16 @@ def coin_loss(
     groups: torch.Tensor | None = None,
     gen_reduction: str = "tokens",
 ) -> LossParts:
-    """L = L_gen + w * L_ctr with L_gen = generation_loss(logits, labels, gen_reduction) over both views,
-    L_ctr = info_nce(z_orig, z_pos, temperature, groups) and w = coin_weight(L_gen, L_ctr, lam)."""
-    gen = generation_loss(logits, labels, gen_reduction)
+    """L = L_gen + w * L_ctr with L_gen = generation_loss(logits, labels, gen_reduction) over both views
+    (full logits (N, T, V)); the rest as `combine_losses`."""
+    return combine_losses(generation_loss(logits, labels, gen_reduction), z_orig, z_pos, lam, temperature, groups)
+
+
+def combine_losses(
+    gen: torch.Tensor, z_orig: torch.Tensor, z_pos: torch.Tensor, lam: float, temperature: float, groups: torch.Tensor | None = None
+) -> LossParts:
+    """L = L_gen + w * L_ctr for a computed L_gen (scalar), with L_ctr = info_nce(z_orig, z_pos, temperature,
+    groups) and w = coin_weight(L_gen, L_ctr, lam)."""
     ctr = info_nce(z_orig, z_pos, temperature, groups)
     weight = coin_weight(gen, ctr, lam)
     return LossParts(total=gen + weight * ctr, gen=gen, ctr=ctr, weight=weight)
@@ -144,8 +193,12 @@ __all__ = [
     "LossParts",
     "coin_loss",
     "coin_weight",
+    "combine_losses",
     "generation_loss",
+    "generation_loss_at",
     "info_nce",
     "pool_states",
     "response_ce",
+    "response_ce_at",
+    "response_positions",
 ]

@@ -23,7 +23,8 @@ from transformers.integrations import DVCLiveCallback
 from coin.errors import CoinError
 from coin.params import LossParams, TrainParams
 from coin.training.collator import PairSampler
-from coin.training.losses import coin_loss, pool_states, response_ce
+from coin.training.head import ResponseHead
+from coin.training.losses import combine_losses, generation_loss, generation_loss_at, pool_states, response_ce, response_positions
 
 # Trainer log keys kept out of the DVCLive metrics: timings vary from run to run, and train_loss (the
 # whole-run mean) is wrong after a resume (the Trainer does not restore its running sum)
@@ -66,20 +67,27 @@ class CoinTrainer(Trainer):
     """Trainer whose `compute_loss` is the COIN objective; it also logs L_gen, L_ctr and the weight.
 
     Batches come from `CoinCollator` (input_ids, attention_mask, position_ids, labels, pool_index,
-    groups); the train sampler is a `PairSampler`, so anchors and negatives share micro-batches.
+    groups); the train sampler is a `PairSampler`, so anchors and negatives share micro-batches, and with
+    `length_window` (train.group_by_length) > 0 a micro-batch holds pairs of similar length.
     """
 
-    def __init__(self, *args: Any, objective: Objective, seed: int = 0, **kwargs: Any):
+    full_logits = False  # benchmark switch (benchmarks/train_speed.py): logits at every position, as before
+
+    def __init__(self, *args: Any, objective: Objective, seed: int = 0, length_window: int = 0, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.objective = objective
         self.pair_seed = seed
+        self.length_window = length_window  # train.group_by_length
         self.model_accepts_loss_kwargs = False  # our loss is a mean per micro-batch: the Trainer averages
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
-        return PairSampler(dataset.pair_ids, dataset.roles, self.pair_seed)
+        lengths = self.data_collator.entry_lengths(dataset.rows) if self.length_window else None
+        return PairSampler(
+            dataset.pair_ids, dataset.roles, self.pair_seed, lengths, self.args.per_device_train_batch_size, self.length_window
+        )
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         """As the Trainer's, except on several CPU processes: there it maps the optimizer state to
@@ -101,7 +109,39 @@ class CoinTrainer(Trainer):
         return self.accelerator.get_state_dict(self.model_wrapped) if sharded else None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """One forward pass over both views; L_gen (cit) or L_gen + w * L_ctr (coin)."""
+        """One forward pass over both views; L_gen (cit) or L_gen + w * L_ctr (coin).
+
+        The output layer runs at the response positions only (coin.training.head.ResponseHead), inside
+        the wrapped model's forward; its input, the final hidden states, also feeds L_ctr's pooling.
+        `full_logits` (a benchmark switch, not a param) computes the logits at every position instead.
+        """
+        if self.full_logits:
+            return self._full_logit_loss(model, inputs, return_outputs)
+        forward = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids")}
+        positions, targets = response_positions(inputs["labels"])  # (M,), (M,)
+        shape = tuple(inputs["labels"].shape)  # (2k, T)
+        with ResponseHead(model, positions, shape) as head:
+            outputs = model(**forward, use_cache=False)
+        gen = generation_loss_at(outputs.logits, targets.to(outputs.logits.device), positions, shape,
+                                 self.objective.gen_reduction if self.objective.contrastive else "tokens")
+        if not self.objective.contrastive:
+            loss, parts = gen, {"loss_gen": gen}
+        else:
+            pooled = pool_states(head.hidden, inputs["attention_mask"], inputs["pool_index"], self.objective.pooling)  # (2k, d)
+            loss, parts = self._with_contrastive(gen, pooled, inputs)
+        return self._record(loss, outputs, parts, model, return_outputs)
+
+    def _with_contrastive(self, gen: torch.Tensor, pooled: torch.Tensor, inputs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """L_gen + w * L_ctr over the pooled states (2k, d) of [orig_1..orig_k, pos_1..pos_k]."""
+        z = F.normalize(pooled, dim=-1)
+        k = z.shape[0] // 2
+        groups = inputs["groups"] if self.objective.negatives == "pair" else None
+        result = combine_losses(gen, z[:k], z[k:], self.objective.lam, self.objective.temperature, groups)
+        return result.total, {"loss_gen": result.gen, "loss_ctr": result.ctr, "ctr_weight": result.weight}
+
+    def _full_logit_loss(self, model, inputs, return_outputs):
+        """The loss from logits at every position (N, T, V) and, for COIN, every layer's hidden states:
+        the computation before the response-only output layer, kept to benchmark against."""
         forward = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids")}
         labels = inputs["labels"]
         if not self.objective.contrastive:
@@ -110,19 +150,13 @@ class CoinTrainer(Trainer):
             parts = {"loss_gen": loss}
         else:
             outputs = model(**forward, use_cache=False, output_hidden_states=True)
-            # hidden_states[-1] of a HF LLaMA is the final RMSNorm's output (== last_hidden_state)
-            pooled = pool_states(
-                outputs.hidden_states[-1], inputs["attention_mask"], inputs["pool_index"], self.objective.pooling
-            )  # (2k, d)
-            z = F.normalize(pooled, dim=-1)
-            k = z.shape[0] // 2
-            groups = inputs["groups"] if self.objective.negatives == "pair" else None
-            result = coin_loss(
-                outputs.logits, labels, z[:k], z[k:], self.objective.lam, self.objective.temperature, groups,
-                self.objective.gen_reduction,
-            )
-            loss = result.total
-            parts = {"loss_gen": result.gen, "loss_ctr": result.ctr, "ctr_weight": result.weight}
+            pooled = pool_states(outputs.hidden_states[-1], inputs["attention_mask"], inputs["pool_index"], self.objective.pooling)
+            gen = generation_loss(outputs.logits, labels, self.objective.gen_reduction)
+            loss, parts = self._with_contrastive(gen, pooled, inputs)
+        return self._record(loss, outputs, parts, model, return_outputs)
+
+    def _record(self, loss, outputs, parts, model, return_outputs):
+        """Add the loss parts to the running sums (training only); the Trainer's return value."""
         if model.training:
             for key, value in parts.items():
                 self._sums[key] = self._sums.get(key, 0) + value.detach().float()
