@@ -84,6 +84,42 @@ def padding_shares(params: Any, base: Any, frame: Any, windows: list[int]) -> di
     return shares
 
 
+def order_times(params: Any, base: Any, frame: Any, window: int, steps: int, repeats: int, clock: str = "wall") -> dict[str, Any]:
+    """Seconds for the first `steps` micro-batches of epoch 0 (coin, the default path) in the plain pair order
+    and in the length-grouped order of `window` (train.group_by_length); with steps a multiple of window both
+    hold the same entries, so the time ratio is the speed-up. {"plain": [s per repeat], "grouped": [...], "padding"}."""
+    from coin.prompts.format import prompt_format
+    from coin.training.collator import CoinCollator, EntryDataset, PairSampler
+    from coin.training.model import model_for_training
+    from coin.training.trainer import CoinTrainer, Objective, training_arguments
+
+    model, tokenizer = model_for_training(base, params.model, params.seed)
+    dataset = EntryDataset(frame)
+    collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
+    micro = params.train.micro_batch_size
+    lengths = collator.entry_lengths(dataset.rows)
+    batches = {}
+    for name, w in (("plain", 0), ("grouped", window)):
+        order = list(PairSampler(dataset.pair_ids, dataset.roles, params.seed, lengths, micro, w))
+        batches[name] = [collator([dataset.rows[i] for i in order[b * micro : (b + 1) * micro]]) for b in range(steps)]
+    with tempfile.TemporaryDirectory() as tmp:
+        args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
+        trainer = CoinTrainer(model=model, args=args, objective=Objective.for_variant("coin", params.loss))
+        trainer.current_gradient_accumulation_steps = args.gradient_accumulation_steps
+        timer = time.perf_counter if clock == "wall" else time.process_time
+        times: dict[str, list[float]] = {"plain": [], "grouped": []}
+        for repeat in range(repeats + 1):
+            for name in (("plain", "grouped") if repeat % 2 == 0 else ("grouped", "plain")):
+                start = timer()
+                for batch in batches[name]:
+                    trainer.training_step(model, dict(batch))
+                    model.zero_grad(set_to_none=True)
+                if repeat:  # the first round warms up
+                    times[name].append(timer() - start)
+    masks = {name: [b["attention_mask"] for b in bs] for name, bs in batches.items()}
+    return {**times, "padding": {n: 1 - sum(int(m.sum()) for m in ms) / sum(m.numel() for m in ms) for n, ms in masks.items()}}
+
+
 def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, clock: str = "wall") -> dict[str, Any]:
     """Median-ready step times of cit and coin on the same batches: {"cit": [s], "coin": [s], "tokens",
     "shape", "n_params"}. `base` is a model folder, or None for the tiny model built from params."""
@@ -144,6 +180,9 @@ def main() -> None:
         "--clock", choices=("wall", "cpu"), default="wall",
         help="wall: elapsed time; cpu: this process's CPU time (with --threads 1, robust to other load on the cores)",
     )
+    parser.add_argument("--window", type=int, default=0, help="also time the first --order-steps micro-batches in the plain vs this length-grouped order")
+    parser.add_argument("--order-steps", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the order timing (median)")
     parser.add_argument("--windows", type=int, nargs="*", default=[], help="train.group_by_length windows to report the padding share of (needs --base)")
     args = parser.parse_args()
 
@@ -179,6 +218,15 @@ def main() -> None:
             shares = padding_shares(params, base, frame, [0, *args.windows])
             print("padding share of epoch 0's micro-batches: " + ", ".join(
                 f"group_by_length {w}: {s:.3f}" for w, s in shares.items()))
+    if args.window:
+        if args.base is None:
+            print("--window needs --base")
+        else:
+            order = order_times(params, args.base, frame, args.window, args.order_steps, args.repeats, args.clock)
+            plain, grouped = statistics.median(order["plain"]), statistics.median(order["grouped"])
+            print(f"coin, first {args.order_steps} micro-batches of epoch 0 (the same entries), median of {args.repeats}: plain order "
+                  f"{plain:.2f} s (padding {order['padding']['plain']:.3f}), group_by_length {args.window} {grouped:.2f} s "
+                  f"(padding {order['padding']['grouped']:.3f}): grouped speed-up {plain / grouped:.2f}x")
     print(f"cit_new_over_old={med['cit_old'] / med['cit_new']:.2f} coin_new_over_old={med['coin_old'] / med['coin_new']:.2f} "
           f"coin_over_cit={ratio:.2f}")
 
