@@ -183,6 +183,7 @@ def test_group_by_length_keeps_pairs_and_micro_batches_whole_and_sorts_within_wi
     assert new_pairs[-1] == base_pairs[-1]  # 11 = 2 windows of 4 + 3: the last, partial micro-batch stays last
     assert group_by_length(base, PAIR_IDS, LENGTHS, 2, 2, seed=3, epoch=1) == order  # deterministic
     assert group_by_length(base, PAIR_IDS, LENGTHS, 2, 0, seed=3, epoch=1) == base  # window 0: off
+    assert group_by_length(base, PAIR_IDS, LENGTHS, 1, 4, seed=3, epoch=1) == base  # one pair per micro-batch: nothing to group
 
 
 def test_pair_sampler_with_a_window_pads_less_and_without_is_unchanged():

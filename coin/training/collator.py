@@ -141,9 +141,10 @@ def group_by_length(
     inside a window the pairs are sorted by length (a pair's length: its longest entry's `lengths`, longest
     first, ties kept in order), cut into micro-batches of `pairs_per_batch` pairs, and the whole
     micro-batches shuffled by default_rng((seed, epoch, 1)); a last, partial micro-batch stays last. Every
-    pair appears once, whole; the same arguments give the same order. window = 0 returns `order` as is.
+    pair appears once, whole; the same arguments give the same order. window = 0, or one pair per
+    micro-batch (the paper's micro-batch of 2 entries: nothing to group), returns `order` as is.
     """
-    if window == 0:
+    if window == 0 or pairs_per_batch == 1:  # a micro-batch of one pair has nothing to group
         return list(order)
     pairs: list[list[int]] = []  # row indices of each pair, in order
     for row in order:
