@@ -26,6 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -193,8 +194,14 @@ def main() -> None:
     from coin.schemas import TRAIN
     from pipeline.train import cpu_threads
 
+    import datetime
+
+    from train_speed import cpu_flags, cpu_model, instruction_set
+
     params = load_params(args.params)
     torch.set_num_threads(args.threads or cpu_threads())
+    print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; CPU {cpu_model()}; instruction set: "
+          f"{instruction_set(cpu_flags())}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     frame = read_parquet(args.train, TRAIN) if args.train else synthetic_entries(200, params.seed)
     result = step_times(params, args.base, frame, args.steps, args.warmup, args.clock)
     micro, tokens = params.train.micro_batch_size, result["tokens"]
