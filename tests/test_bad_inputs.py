@@ -57,6 +57,7 @@ def _drop(section):
         ({"model": {"base": "/no/such/path"}},
          f"model.base = '/no/such/path' {NOT_ALLOWED}: no such folder, and not a hub id (name or owner/name)"),
         ({"train": {"resume": "sometimes"}}, f"train.resume = 'sometimes' {NOT_ALLOWED}: use one of auto, never"),
+        ({"train": {"group_by_length": -1}}, f"train.group_by_length = -1 {NOT_ALLOWED}: must be >= 0"),
         (_drop("report"), "report is missing from params"),
         ({"data": {"source": "local", "local_dir": "/no/mirror"}},
          f"data.local_dir = '/no/mirror' {EXISTING} folder: data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
