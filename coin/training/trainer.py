@@ -6,7 +6,9 @@ are pooled per sequence (loss.pooling: the last real token, or the mean / max ov
 and L2-normalised, and
     L = L_gen + w * L_ctr,  w = min(lambda, sg(L_gen) / sg(L_ctr))
 with L_gen reduced by loss.gen_reduction (coin.training.losses). With it off (the CIT baseline) the
-loss is exactly L_gen (token mean) and no hidden states are requested.
+loss is exactly L_gen (token mean). The output layer runs only at the response positions
+(coin.training.head), and its input, the final hidden states, is what L_ctr pools: no per-layer hidden
+states are requested and no (N, T, V) logits are built.
 """
 
 from __future__ import annotations
