@@ -9,9 +9,10 @@ model.base names one of:
 - a local folder (a Hugging Face model folder) or a hub id.
 
 A GGUF file is dequantised once by transformers (through the `gguf` package) and saved as a model folder.
-Its tokenizer is fixed from the GGUF's own metadata: transformers' converter takes the special-tokens
-map literally, which for SmolLM2 names `<|im_start|>` as both bos and eos and prepends a bos to every
-text, while the file says eos = pad = `<|im_end|>` (id 2) and no bos.
+Its tokenizer is checked against the GGUF's own metadata and fixed where it differs: transformers 4.57's
+converter took the special-tokens map literally, which for SmolLM2 named `<|im_start|>` as both bos and
+eos and prepended a bos to every text, while the file says eos = pad = `<|im_end|>` (id 2) and no bos;
+transformers 5's converter reads the file's values, so SmolLM2 needs no fix there.
 """
 
 from __future__ import annotations
