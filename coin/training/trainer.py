@@ -132,6 +132,8 @@ class CoinTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the means of L_gen, L_ctr and the weight since the last log to the training logs."""
+        if isinstance(logs.get("loss"), float):  # 4 decimals, as transformers 4.57 logged it (5 does not round)
+            logs["loss"] = round(logs["loss"], 4)
         if "loss" in logs and self._count:
             keys = sorted(self._sums)
             # (len(keys) + 1,): the sums and the micro-batch count, summed over the ranks (one rank: as is)
