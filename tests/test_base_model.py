@@ -40,7 +40,7 @@ def test_gguf_token_facts_and_the_tokenizer_fix(tmp_path, tiny_lm):
     facts = gguf_token_facts(path)
     assert facts == {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0, "add_bos_token": False}
     tokenizer = copy.deepcopy(tiny_lm[1])  # tokens: 0 <pad>, 1 <s>, 2 </s>
-    tokenizer.eos_token, tokenizer.pad_token = "<s>", None  # as transformers' GGUF converter reads SmolLM2's map
+    tokenizer.eos_token, tokenizer.pad_token = "<s>", None  # as transformers 4.57's GGUF converter read SmolLM2's map
     assert fix_special_tokens(tokenizer, facts) == ["eos '<s>' -> '</s>'", "pad None -> '<pad>'"]
     assert (tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id) == (2, 0, 1)
     assert fix_special_tokens(tokenizer, facts) == []  # idempotent

@@ -497,3 +497,17 @@ def test_prepare_eval_stage_samples_each_task_once(tmp_path, monkeypatch):
     assert calls == [("sst2", "validation", "embedded"), ("rte", "validation", "embedded")]
     assert list(rows.loc[rows["task"] == "sst2", "idx"]) == glue.sample_positions(10, 3, 42, "sst2")
     assert list(rows.loc[rows["task"] == "rte", "content"]) == ["Sentence 1: first 0. Sentence 2: second 0.", "Sentence 1: first 1. Sentence 2: second 1."]
+
+
+def test_the_llama_forward_still_takes_logits_to_keep(tiny_lm):
+    """transformers 5 keeps `logits_to_keep` on the LLaMA forward, so scoring's last-position path stays on."""
+    import torch
+
+    from coin.evaluation.scoring import _accepts_logits_to_keep
+
+    model, _ = tiny_lm
+    assert _accepts_logits_to_keep(model)
+    ids = torch.tensor([[1, 5, 6, 7]])
+    with torch.no_grad():
+        full, last = model(input_ids=ids).logits, model(input_ids=ids, logits_to_keep=1).logits
+    assert last.shape == (1, 1, model.config.vocab_size) and torch.allclose(last[0, 0], full[0, -1], atol=1e-6)

@@ -125,6 +125,24 @@ def ta(tmp_path_factory):
     return import_textattack(tmp_path_factory.mktemp("cache") / "textattack")
 
 
+def test_textattack_imports_without_flair(ta):
+    """TextAttack is installed --no-deps without flair: stand-ins serve its import, then leave sys.modules."""
+    import importlib.util
+    import sys
+
+    from coin.prompts.textattack_env import FLAIR_MODULES, FlairMissing
+
+    assert importlib.util.find_spec("flair") is None  # make setup installs no flair
+    assert [name for name in FLAIR_MODULES if name in sys.modules] == []
+    text = ta.shared.AttackedText("The film was great.")
+    assert text.words == ["The", "film", "was", "great"]  # what the recipes use works
+    message = "flair is not installed: TextAttack's part-of-speech and named-entity tagging are not available"
+    with pytest.raises(FlairMissing, match=f"^{message}$"):
+        text.pos_of_word_index(1)  # flair's tagger: a path no recipe of ours takes
+    with pytest.raises(FlairMissing, match=f"^{message}$"):
+        text.ner_of_word_index(1)
+
+
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory):
     folder = write_prompt_folder(tmp_path_factory.mktemp("prompts"))

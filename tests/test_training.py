@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -262,7 +263,8 @@ def test_a_kill_during_a_checkpoint_save_resumes_from_the_previous_complete_one(
 
 def test_the_same_run_twice_gives_byte_identical_checkpoints(base_dir, tmp_path, monkeypatch):
     """Two runs of the same params in two project folders (two clones): every checkpoint file, and so
-    dvc.lock, is the same; training_args.bin holds a fixed logging_dir, not runs/<date>_<host>."""
+    dvc.lock, is the same; training_args.bin holds no runs/<date>_<host> logging_dir (transformers 5 has
+    none; 4.57 needed a fixed one)."""
     import hashlib
     import time
 
@@ -279,11 +281,24 @@ def test_the_same_run_twice_gives_byte_identical_checkpoints(base_dir, tmp_path,
                      Path("reports/train/cit"), disable_tqdm=True)
         files = sorted(p for p in Path("checkpoints").rglob("*") if p.is_file())
         digests.append({str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
-        time.sleep(1.1)  # the Trainer's default logging_dir changes every second
+        time.sleep(1.1)  # a time-stamped field (4.57's default logging_dir) would change every second
     assert "checkpoints/cit/checkpoint-4/training_args.bin" in digests[0]
     assert digests[0] == digests[1]
     args = torch.load(Path("checkpoints/cit/checkpoint-4/training_args.bin"), weights_only=False)
-    assert args.logging_dir == "checkpoints/cit/runs"
+    assert not hasattr(args, "logging_dir") and args.output_dir == "checkpoints/cit"
+    # the logged loss keeps 4.57's 4 decimals (transformers 5 logs it unrounded), so DVCLive's files do not change
+    metrics = json.loads(Path("reports/train/cit/metrics.json").read_text())
+    assert metrics["loss"] == round(metrics["loss"], 4) and abs(metrics["loss"] - metrics["loss_gen"]) <= 5e-5
+
+
+@pytest.mark.parametrize("ratio, steps, warmup", [(0.0, 225, 0), (0.1, 225, 23), (0.1, 4, 1), (0.5, 7, 4), (1.0, 225, 225), (1.0, 1, 1)])
+def test_warmup_ratio_gives_4_57s_warmup_steps(ratio, steps, warmup, tmp_path):
+    """transformers 5 dropped warmup_ratio; warmup_steps < 1 is the fraction: ceil(steps * ratio), as 4.57 did."""
+    from coin.training.trainer import training_arguments
+
+    train = dataclasses.replace(make_params().train, warmup_ratio=ratio)
+    args = training_arguments(train, 0, str(tmp_path))
+    assert args.get_warmup_steps(steps) == warmup
 
 
 def test_load_model_round_trips_full_and_lora(base_dir, tmp_path):

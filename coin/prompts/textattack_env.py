@@ -15,11 +15,21 @@ What `import textattack` (0.3.11) does, and what this module does about it:
   `<cache_dir>/nltk_data` and put the folder on `NLTK_DATA` / `nltk.data.path`.
 * Character transformations draw from the global `random` and `numpy.random` generators:
   `seed_everything` seeds both before each attacked instruction.
+* TextAttack declares flair, and flair 0.15.1 requires transformers < 5, so the project installs
+  TextAttack without its declared dependencies and without flair. Three of its modules import flair
+  at import time (`shared/attacked_text.py`, `shared/utils/strings.py`,
+  `constraints/grammaticality/part_of_speech.py`: `flair.data.Sentence`, `flair.data.Tokenizer`,
+  `flair.models.SequenceTagger`, `flair.device`) but call it only for part-of-speech and named-entity
+  tagging (`AttackedText.pos_of_word_index` / `ner_of_word_index`, the `PartOfSpeech` constraint with
+  its flair tagger, the name and location swaps), which no recipe of ours reaches. When flair is not
+  installed, stand-in `flair`, `flair.data` and `flair.models` modules are put in `sys.modules` for the
+  duration of the import only; building a flair `Sentence` or loading a tagger raises `FlairMissing`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import random
@@ -101,6 +111,29 @@ def prepare_offline(cache_dir: str | Path) -> Path:
     return nltk_dir
 
 
+class FlairMissing(RuntimeError):
+    """A TextAttack path that needs flair (part-of-speech / named-entity tagging) was reached."""
+
+
+FLAIR_MODULES = ("flair", "flair.data", "flair.models")
+
+
+def _flair_missing(*_: Any, **__: Any) -> Any:
+    raise FlairMissing("flair is not installed: TextAttack's part-of-speech and named-entity tagging are not available")
+
+
+def flair_stand_ins() -> dict[str, ModuleType]:
+    """Stand-in modules with the names TextAttack 0.3.11 takes from flair at import time."""
+    flair = ModuleType("flair")
+    data = ModuleType("flair.data")
+    models = ModuleType("flair.models")
+    data.Tokenizer = type("Tokenizer", (), {"tokenize": _flair_missing})  # TextAttack subclasses it
+    data.Sentence = type("Sentence", (), {"__init__": _flair_missing})
+    models.SequenceTagger = type("SequenceTagger", (), {"load": staticmethod(_flair_missing)})
+    flair.data, flair.models, flair.device = data, models, None
+    return {"flair": flair, "flair.data": data, "flair.models": models}
+
+
 def import_textattack(cache_dir: str | Path) -> ModuleType:
     """Import and return `textattack` with no network access and no lasting global side effects."""
     if "textattack" in sys.modules:
@@ -119,9 +152,13 @@ def import_textattack(cache_dir: str | Path) -> ModuleType:
         return False
 
     nltk.download = offline_download
+    stand_ins = flair_stand_ins() if importlib.util.find_spec("flair") is None else {}
+    sys.modules.update(stand_ins)
     try:
         import textattack
     finally:
+        for name in stand_ins:
+            sys.modules.pop(name, None)
         nltk.download = real_download
         for key, value in saved_env.items():
             if value is None:
@@ -148,8 +185,11 @@ def seed_everything(seed: int) -> None:
 
 
 __all__ = [
+    "FLAIR_MODULES",
     "STOPWORDS",
+    "FlairMissing",
     "derive_seed",
+    "flair_stand_ins",
     "import_textattack",
     "prepare_offline",
     "seed_everything",

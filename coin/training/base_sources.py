@@ -9,9 +9,10 @@ model.base names one of:
 - a local folder (a Hugging Face model folder) or a hub id.
 
 A GGUF file is dequantised once by transformers (through the `gguf` package) and saved as a model folder.
-Its tokenizer is fixed from the GGUF's own metadata: transformers' converter takes the special-tokens
-map literally, which for SmolLM2 names `<|im_start|>` as both bos and eos and prepends a bos to every
-text, while the file says eos = pad = `<|im_end|>` (id 2) and no bos.
+Its tokenizer is checked against the GGUF's own metadata and fixed where it differs: transformers 4.57's
+converter took the special-tokens map literally, which for SmolLM2 named `<|im_start|>` as both bos and
+eos and prepended a bos to every text, while the file says eos = pad = `<|im_end|>` (id 2) and no bos;
+transformers 5's converter reads the file's values, so SmolLM2 needs no fix there.
 """
 
 from __future__ import annotations
@@ -111,17 +112,32 @@ def fix_special_tokens(tokenizer: Any, facts: dict[str, Any]) -> list[str]:
     return changed
 
 
+def drop_gguf_quantizer(model: Any) -> Any:
+    """Make a fully dequantised GGUF model a plain model again (trainable, `save_pretrained`-able).
+
+    transformers 5 loads GGUF files through a quantizer that stays attached to the model after
+    dequantising every weight; it marks the model as neither serialisable nor trainable.
+    """
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        quantizer.remove_quantization_config(model)
+    return model
+
+
 def load_gguf(path: str | Path) -> tuple[Any, Any, list[str]]:
     """(model in float32, tokenizer with its special tokens fixed, the fixes) from a GGUF file."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     path = Path(path)
     facts = gguf_token_facts(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype="float32")
+        model = AutoModelForCausalLM.from_pretrained(
+            str(path.parent), gguf_file=path.name, dtype="float32", quantization_config=GgufConfig(dequantize=True)
+        )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise CoinError(f"{path} cannot be converted: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    drop_gguf_quantizer(model)
     fixes = fix_special_tokens(tokenizer, facts)
     tokenizer.padding_side = "left"
     for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
@@ -159,6 +175,7 @@ __all__ = [
     "NAMED_BASES",
     "BaseSource",
     "NamedBase",
+    "drop_gguf_quantizer",
     "fix_special_tokens",
     "gguf_token_facts",
     "load_gguf",

@@ -243,7 +243,9 @@ def save_model_folder(model, tokenizer, folder: str | Path, info: dict[str, Any]
     from coin.io import write_json
 
     folder = Path(folder)
-    model.save_pretrained(str(folder), safe_serialization=True, state_dict=state_dict)
+    # a copy: transformers 5's save_pretrained pops every tensor from the dict it is given
+    weights = None if state_dict is None else dict(state_dict)
+    model.save_pretrained(str(folder), safe_serialization=True, state_dict=weights)
     tokenizer.save_pretrained(str(folder))
     write_json(info, folder / BASE_FILE)
 

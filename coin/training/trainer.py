@@ -13,6 +13,7 @@ states are requested and no (N, T, V) logits are built.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -167,6 +168,8 @@ class CoinTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the means of L_gen, L_ctr and the weight since the last log to the training logs."""
+        if isinstance(logs.get("loss"), float):  # 4 decimals, as transformers 4.57 logged it (5 does not round)
+            logs["loss"] = round(logs["loss"], 4)
         if "loss" in logs and self._count:
             keys = sorted(self._sums)
             # (len(keys) + 1,): the sums and the micro-batch count, summed over the ranks (one rank: as is)
@@ -215,6 +218,16 @@ class LiveMetrics(DVCLiveCallback):
             self._write(state.global_step, logs)
 
 
+def warmup_steps(ratio: float) -> float:
+    """TrainingArguments.warmup_steps for a warmup fraction in [0, 1] of the optimizer steps.
+
+    transformers 5 has no `warmup_ratio`: `warmup_steps` below 1 is the fraction, ceil(steps * value)
+    (4.57's rule for warmup_ratio), and 1 or more is a step count; a ratio of exactly 1 (every step)
+    goes in as the largest float below 1, whose ceil(steps * value) is `steps` (any run under 2^53 steps).
+    """
+    return math.nextafter(1.0, 0.0) if ratio >= 1 else float(ratio)
+
+
 def training_arguments(
     train: TrainParams, seed: int, output_dir: str, dtype: str = "float32", processes: int = 1, **overrides: Any
 ) -> TrainingArguments:
@@ -230,15 +243,12 @@ def training_arguments(
         )
     kwargs: dict[str, Any] = dict(
         output_dir=output_dir,
-        # fixed, relative: the default runs/<date>_<host> is pickled into every checkpoint's
-        # training_args.bin and would make the same run's checkpoints (and dvc.lock) differ
-        logging_dir=os.path.join(output_dir, "runs"),
         per_device_train_batch_size=train.micro_batch_size,
         gradient_accumulation_steps=train.batch_size // (train.micro_batch_size * processes),
         learning_rate=train.learning_rate,
         num_train_epochs=train.epochs,
         lr_scheduler_type="linear",
-        warmup_ratio=train.warmup_ratio,
+        warmup_steps=warmup_steps(train.warmup_ratio),
         optim="adamw_torch",
         weight_decay=train.weight_decay,
         max_grad_norm=train.max_grad_norm,
@@ -261,4 +271,4 @@ def training_arguments(
     return TrainingArguments(**kwargs)
 
 
-__all__ = ["CoinTrainer", "LiveMetrics", "Objective", "pool_last_token", "training_arguments"]
+__all__ = ["CoinTrainer", "LiveMetrics", "Objective", "pool_last_token", "training_arguments", "warmup_steps"]
