@@ -130,7 +130,7 @@ class SampleParams:
     """Round-robin selection of training entries (paper section 4.1)."""
 
     n_entries: int  # entries to select: anchors + hard negatives (52,002 in the paper)
-    cutoff_len: int  # drop examples whose formatted prompt + response exceed this many tokens
+    cutoff_len: int  # drop examples whose formatted prompt + response exceed this many tokens (>= 8); training truncates to it too
 
     def validate(self) -> None:
         _at_least("sample.n_entries", self.n_entries, 2)
@@ -158,12 +158,12 @@ class AugmentParams:
 class TinyModelParams:
     """The embedded LLaMA-architecture model built from config (model.base = embedded-tiny)."""
 
-    vocab_size: int
-    hidden_size: int
-    num_layers: int
-    num_heads: int
-    intermediate_size: int
-    max_position: int
+    vocab_size: int  # tokens of the embedded byte-level BPE tokenizer and the model's embedding (>= 1)
+    hidden_size: int  # width of the residual stream (>= 1, a multiple of num_heads)
+    num_layers: int  # decoder layers (>= 1)
+    num_heads: int  # attention heads per layer (>= 1)
+    intermediate_size: int  # width of each layer's SwiGLU MLP (>= 1)
+    max_position: int  # longest sequence the rotary positions are set up for, in tokens (>= 1)
 
     def validate(self) -> None:
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position"):
@@ -178,11 +178,11 @@ class TinyModelParams:
 class LoraParams:
     """peft LoRA adapter (the paper's Alpaca-LoRA setup: r 16, alpha 16, dropout 0.05 on q, k, v, o)."""
 
-    enabled: bool
-    r: int
-    alpha: int
-    dropout: float
-    target_modules: list[str]
+    enabled: bool  # true: train a LoRA adapter on the frozen base | false: train every weight
+    r: int  # LoRA rank (>= 1; the paper: 16)
+    alpha: int  # LoRA scaling numerator, the update is scaled by alpha / r (>= 1; the paper: 16)
+    dropout: float  # dropout on the LoRA input, within [0, 1] (the paper: 0.05)
+    target_modules: list[str]  # module names that get an adapter, e.g. q_proj, k_proj, v_proj, o_proj (non-empty when enabled)
     init_adapter: Optional[str]  # continue from an existing adapter (hub id or path), as the paper did
 
     def validate(self) -> None:
@@ -202,14 +202,14 @@ class ModelParams:
     """The base causal LM and how prompts are formatted for it (training and evaluation alike)."""
 
     base: str  # embedded-tiny | smollm2-135m-instruct | hub id | local model folder | local .gguf file
-    dtype: str
+    dtype: str  # weights' dtype: float32 | bfloat16 | float16 (a float16 base trains a float32 LoRA adapter)
     prompt_format: str  # alpaca (prompt_template*) | chat (the tokenizer's chat template)
     prompt_template: str  # with {instruction} and {input}
     prompt_template_no_input: str  # with {instruction}
-    gradient_checkpointing: bool
-    load_in_8bit: bool
-    tiny: TinyModelParams
-    lora: LoraParams
+    gradient_checkpointing: bool  # recompute activations in the backward pass: less memory, more time
+    load_in_8bit: bool  # load a hub/local base with 8-bit weights (needs bitsandbytes, which constraints.txt does not install)
+    tiny: TinyModelParams  # shape of the embedded-tiny model
+    lora: LoraParams  # the LoRA adapter
 
     def validate(self) -> None:
         if self.base != "embedded-tiny":  # coin.training.model.EMBEDDED_TINY
@@ -228,14 +228,14 @@ class ModelParams:
 class TrainParams:
     """Optimisation (the paper: lr 1e-4, batch 64, micro-batch 2, 1 epoch, 10% warmup)."""
 
-    learning_rate: float
+    learning_rate: float  # AdamW peak learning rate, > 0 (the paper: 1e-4)
     batch_size: int  # entries per optimizer step
     micro_batch_size: int  # entries per forward pass; even, so an anchor and its negative stay together
-    epochs: float
-    warmup_ratio: float
-    weight_decay: float
-    max_grad_norm: float
-    logging_steps: int
+    epochs: float  # passes over data/train.parquet, > 0 (fractions allowed; the paper: 1)
+    warmup_ratio: float  # share of the optimizer steps with linear warmup, within [0, 1] (the paper: 0.1)
+    weight_decay: float  # AdamW weight decay, >= 0
+    max_grad_norm: float  # gradient norm clipping, > 0
+    logging_steps: int  # log L_gen, L_ctr, weight and lr every N optimizer steps (>= 1)
     save_steps: int  # checkpoint every N optimizer steps; `dvc repro` after a kill resumes from the last
     resume: str  # auto: continue the same run's last complete checkpoint | never: retrain from scratch
     processes: int  # 1: one process (today's path) | N > 1: `accelerate launch` DDP over N processes (GPUs, else CPU/gloo)
@@ -293,12 +293,12 @@ class LossParams:
 class PerturbParams:
     """PromptBench-style instruction perturbations (COIN section 4.3)."""
 
-    mode: str
+    mode: str  # adversarial (attack against the CIT model, paper) | random (seeded noise, no model) | file (perturb.file)
     instructions: str  # embedded | pinned (PromptBench at its pinned commit) | pinned-current (release 0.0.4) | folder with the prompt modules
     file: Optional[str]  # mode = file: a prompt set (JSON or Parquet in the prompts schema)
     n_instructions: int  # clean instructions per task: half task-oriented, half role-oriented
-    selection: str
-    groups: list[str]
+    selection: str  # clean instructions per task: first (source order) | random (seeded) | top (best under the CIT model)
+    groups: list[str]  # perturbation groups to build: any of deepwordbug, textfooler, checklist, semantic
     languages: list[str]  # semantic group: one instruction per language
     n_attack_samples: int  # eval examples the goal function scores a candidate on
     query_budget: int  # model queries per attacked instruction
@@ -329,13 +329,13 @@ class PerturbParams:
 class EvalParams:
     """Evaluation on the GLUE validation sets (PromptBench's formats and label words)."""
 
-    tasks: list[str]
+    tasks: list[str]  # GLUE columns evaluated: any of the 10 in coin.data.registry.EVAL_TASKS
     n_samples: int  # rows per task (all where fewer), the same rows for every instruction and model
     scoring: str  # generate (greedy, the paper) | rank (label-word log-likelihood)
     parse: str  # prefix (the COIN code) | last_word (PromptBench) | mention (first label word named)
     prompt_format: str  # trained (the layout the model was trained with) | input (instruction + input section)
-    max_new_tokens: int
-    batch_size: int
+    max_new_tokens: int  # scoring generate: tokens generated per answer (>= 1)
+    batch_size: int  # prompts per forward pass (>= 1)
     precision: str  # auto (bfloat16 autocast where the device supports it) | float32 | bfloat16
     states_task: str  # task whose last-token states are kept for the report's Figure 4
     processes: int  # 1: one process | N > 1: each of N accelerate processes scores a contiguous share of the grid
@@ -357,8 +357,8 @@ class EvalParams:
 class ReportParams:
     """Tables and figures of the paper, plus the significance it lacks."""
 
-    bootstrap_samples: int
-    confidence: float
+    bootstrap_samples: int  # resamples of the paired bootstrap of COIN - CIT (>= 100)
+    confidence: float  # level of the bootstrap's confidence interval, within (0, 1)
 
     def validate(self) -> None:
         _at_least("report.bootstrap_samples", self.bootstrap_samples, 100)
@@ -368,16 +368,16 @@ class ReportParams:
 
 @dataclass(frozen=True)
 class Params:
-    seed: int
-    data: DataParams
-    sample: SampleParams
-    augment: AugmentParams
-    model: ModelParams
-    train: TrainParams
-    loss: LossParams
-    perturb: PerturbParams
-    eval: EvalParams
-    report: ReportParams
+    seed: int  # seeds sampling, augmentation, model init, training order, perturbations and the bootstrap (>= 0)
+    data: DataParams  # where the datasets come from
+    sample: SampleParams  # selection of training entries
+    augment: AugmentParams  # negatives and positives
+    model: ModelParams  # base model and prompt format
+    train: TrainParams  # optimisation
+    loss: LossParams  # the COIN objective
+    perturb: PerturbParams  # instruction perturbations
+    eval: EvalParams  # evaluation
+    report: ReportParams  # tables, figures, significance
 
     def validate(self) -> None:
         _finite_and_filled("", self)
@@ -482,7 +482,7 @@ def check_paths(params: Params) -> None:
     deletes any stage's outputs; the stages that read them keep their own checks."""
     data, perturb = params.data, params.perturb
     searched = perturb.mode != "file"  # the search reads the instructions, embedding and encoder
-    noisy = searched or params.augment.positives != "template"  # perturbed positives use the embedding
+    # (augment's perturbed positives use the embedded vectors whatever perturb.embedding says)
     checks = [  # (used, key, value, wanted, what is allowed)
         (data.source == "local", "data.local_dir", data.local_dir, "folder",
          "data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
@@ -491,7 +491,7 @@ def check_paths(params: Params) -> None:
         (perturb.mode == "file", "perturb.file", perturb.file, "file", "give a JSON or Parquet prompt set"),
         (searched and perturb.instructions not in ("embedded", "pinned", "pinned-current"), "perturb.instructions",
          perturb.instructions, "folder", "use embedded, pinned, pinned-current or a folder of PromptBench's prompt modules"),
-        (noisy and perturb.embedding not in ("embedded", "textattack"), "perturb.embedding", perturb.embedding, "file",
+        (searched and perturb.embedding not in ("embedded", "textattack"), "perturb.embedding", perturb.embedding, "file",
          "use embedded, textattack or a path to a word2vec/GloVe text file"),
         (searched and perturb.sentence_encoder not in ("none", "use"), "perturb.sentence_encoder",
          perturb.sentence_encoder, "folder", "use none, use or an existing encoder folder"),

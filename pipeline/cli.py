@@ -8,6 +8,7 @@ from pipeline import (  # noqa: F401  (imported for their @app.command side effe
     extract,
     mirror,
     offline_plots,
+    params_doc,
     perturb,
     prepare_eval,
     profile,

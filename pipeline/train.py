@@ -32,11 +32,12 @@ TRAINER_STATE = "trainer_state.json"  # transformers.trainer.TRAINER_STATE_NAME
 
 def resolved_params(params, variant: str) -> dict[str, Any]:
     """The params a variant's result depends on: seed, model, train (but train.resume and train.processes),
-    and loss for coin."""
+    sample.cutoff_len (the collator truncates to it), and loss for coin."""
     raw = params.to_dict()
     # how to start and how many processes, not what is trained (N processes give the 1-process result)
     train = {k: v for k, v in raw["train"].items() if k not in ("resume", "processes")}
-    out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": train}
+    out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": train,
+           "sample": {"cutoff_len": raw["sample"]["cutoff_len"]}}
     if variant == "coin":
         out["loss"] = raw["loss"]
     return out

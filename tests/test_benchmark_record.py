@@ -1,0 +1,46 @@
+"""benchmarks/record.py: every benchmark's output is kept with the machine it ran on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from record import cpu_facts, final_lines, recorded  # noqa: E402
+
+
+def test_cpu_facts_reads_model_and_flags(monkeypatch):
+    monkeypatch.setattr("platform.processor", lambda: "x86_64")
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse avx2 fma\n\nprocessor\t: 1\nflags\t: other\n"
+    model, flags = cpu_facts(cpuinfo)
+    assert model == "AMD EPYC 7B13"
+    assert flags == {"avx2": True, "avx512f": False, "avx512_bf16": False, "amx_bf16": False, "amx_tile": False}
+
+
+def test_final_lines_keeps_a_progress_bars_last_state():
+    assert final_lines("start\n 10%|#\r 50%|###\r100%|#####\ndone\n") == "start\n100%|#####\ndone\n"
+
+
+def test_recorded_writes_header_and_output(tmp_path, capsys):
+    with recorded("benchmarks/example.py", out_dir=tmp_path):
+        print("ratio 1.031")
+        print("progress", file=sys.stderr)
+    text = (tmp_path / "example.txt").read_text()
+    head, body = text.split("\n\n", 1)
+    assert [line.split(":", 1)[0] for line in head.splitlines()] == ["# date", "# command", "# commit", "# cpu", "# flags", "# torch"]
+    assert "avx2 " in head and "avx512_bf16 " in head
+    assert body == "ratio 1.031\nprogress\n"
+    assert capsys.readouterr().out == "ratio 1.031\n"
+
+
+def test_a_failed_benchmark_writes_nothing(tmp_path):
+    try:
+        with recorded("benchmarks/broken.py", out_dir=tmp_path):
+            print("half")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert not (tmp_path / "broken.txt").exists()
