@@ -143,7 +143,7 @@ def evaluate(
     write_parquet(frame, predictions, PREDICTIONS)
     write_npz(states, arrays)
     write_json(doc, metrics)
-    write_json(headline(doc), summary)
+    write_json(headline(doc, with_rank=p.eval.scoring == "both"), summary)
     overall = doc["average"]["overall"]
     typer.echo(
         f"{name}: {len(frame)} predictions in {time.perf_counter() - start:.1f} s, "

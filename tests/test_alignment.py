@@ -109,10 +109,13 @@ def test_summary_carries_pdr_rank_accuracy_and_alignment():
     # averages leave nulls out: checklist pdr over tasks = task a's only
     assert doc["average"]["checklist"]["pdr"] == 0.75
     assert doc["average"]["overall"]["pdr"] == 0.75
-    short = headline(doc)["m"]
-    assert short["checklist"] == {"acc": 37.5, "std": 12.5, "rank_acc": 62.5, "pdr": 0.75, "rank_pdr": 0.125,
-                                  "align_at_1": 0.5, "centered_cosine": 0.5, "cosine_margin": 0.25, "separability": 0.0}
-    assert "pdr" not in short["clean"] and short["clean"]["separability"] == 1.0
+    short = headline(doc, with_rank=True)["m"]
+    assert short["checklist"] == {"acc": 37.5, "std": 12.5, "rank_acc": 62.5, "pdr": 0.75, "rank_pdr": 0.125, "align_at_1": 0.5}
+    # clean: a 100 and 50 (mean 75, std 25), b 0; ranked a 100, b 50
+    assert short["clean"] == {"acc": 37.5, "std": 12.5, "rank_acc": 75.0}
+    assert short["overall"] == {"acc": 37.5, "std": 12.5, "rank_acc": 68.75, "pdr": 0.75, "rank_pdr": 0.125, "align_at_1": 0.5,
+                                "centered_cosine": 0.5, "cosine_margin": 0.25, "separability": 0.5}
+    assert set(headline(doc)["m"]["checklist"]) == {"acc", "std", "pdr", "align_at_1"}  # not scoring both: no rank keys
 
 
 def test_summary_without_ranking_has_no_rank_keys():

@@ -208,22 +208,26 @@ def summarize(predictions: pd.DataFrame, model: str, cosines: Optional[pd.DataFr
     return doc
 
 
-def headline(doc: dict[str, Any]) -> dict[str, Any]:
+def headline(doc: dict[str, Any], with_rank: bool = False) -> dict[str, Any]:
     """The small summary `dvc exp show` prints, from a `summarize` document, under the model's name (so
-    the three files' columns have short distinct names, e.g. coin.clean.acc): per group and overall the
-    mean over tasks of the accuracy and of its std over instructions, and, where the document has them,
-    the ranking's accuracy (rank_acc), the drop rates (pdr, rank_pdr) and the alignment scores
-    (align_at_1, centered_cosine, cosine_margin, separability); null values are left out (e.g. the
-    clean group's pdr). Beside them the overall invalid-output rate.
+    the three files' columns have short distinct names, e.g. coin.clean.acc): per group the mean over
+    tasks of the accuracy (acc) and of its std over instructions (std), the drop rate (pdr) and
+    align_at_1; under `overall` those and centered_cosine, cosine_margin and separability
+    (group_separability); beside them the overall invalid-output rate. with_rank (eval.scoring both)
+    adds the ranking's rank_acc and rank_pdr. Null values (the clean group's pdr) are left out.
 
-    {model: {"clean": {"acc": .., "std": ..}, <group>: .., "overall": {..}, "invalid_rate": ..}}
+    {model: {"clean": {"acc": .., "std": ..}, <group>: {.., "pdr": .., "align_at_1": ..}, "overall": {..},
+    "invalid_rate": ..}}
     """
     average = doc["average"]
-    names = {"acc_mean": "acc", "acc_std": "std", "rank_acc_mean": "rank_acc", "pdr": "pdr", "rank_pdr": "rank_pdr",
-             "align_at_1": "align_at_1", "centered_cosine": "centered_cosine", "cosine_margin": "cosine_margin",
-             "group_separability": "separability"}
+    names = {"acc_mean": "acc", "acc_std": "std", "pdr": "pdr", "align_at_1": "align_at_1"}
+    if with_rank:
+        names.update({"rank_acc_mean": "rank_acc", "rank_pdr": "rank_pdr"})
+    overall_names = {**names, "centered_cosine": "centered_cosine", "cosine_margin": "cosine_margin",
+                     "group_separability": "separability"}
     out: dict[str, Any] = {
-        group: {short: v[key] for key, short in names.items() if v.get(key) is not None} for group, v in average.items()
+        group: {short: v[key] for key, short in (overall_names if group == "overall" else names).items() if v.get(key) is not None}
+        for group, v in average.items()
     }
     if "invalid_rate" in average["overall"]:
         out["invalid_rate"] = average["overall"]["invalid_rate"]
