@@ -198,6 +198,14 @@ def _significance_caption(cfg) -> str:
     )
 
 
+def _scoring_note(scoring: str) -> str:
+    return {
+        "generate": "accuracy of the parsed greedy answers",
+        "rank": "accuracy of the likeliest label word",
+        "both": "accuracy of the parsed greedy answers; the likeliest label word's in the ranking section",
+    }[scoring]
+
+
 def _alignment_caption(cfg) -> str:
     level = f"{cfg.report.confidence * 100:g}%"
     return (
@@ -266,7 +274,8 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, 
         "",
         f"Base model `{cfg.model.base}`; COIN with λ = {format_lambda(cfg.loss.lam)}, τ = {cfg.loss.temperature:g}, "
         f"negatives `{cfg.loss.negatives}`; {cfg.eval.n_samples} rows per task, {cfg.perturb.n_instructions} "
-        f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}`.",
+        f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}` "
+        f"({_scoring_note(cfg.eval.scoring)}; the paper's numbers are from greedy generation).",
         "Accuracy is in %, shown as mean ± population std over a task's instructions. Beside each model: the "
         "paper's number (its LLaMA-7B run: Table 1 and Table 3 of arXiv 2402.11138; base = Alpaca) with ours − "
         "paper in brackets; n/a where the paper reports none.",

@@ -481,3 +481,29 @@ def test_sweep_groups_by_any_ablation_param(tmp_path):
                   params=ROOT / "params.yaml", by="loss.pooling")
     assert "# loss.pooling sweep" in (tmp_path / "s" / "sweep.md").read_text()
     assert (tmp_path / "s" / "figure5.png").read_bytes()[:8] == PNG
+
+
+def test_report_with_both_scorings_adds_table1_from_ranking(tmp_path):
+    from pipeline.report import report
+
+    inputs = _write_inputs(tmp_path)
+    for model in tables.MODELS:
+        path = tmp_path / "metrics" / f"{model}.json"
+        doc = json.loads(path.read_text())
+        for task in TASKS:
+            for cell in doc[task].values():
+                cell.update(rank_acc_mean=cell["acc_mean"] + 10.0, rank_acc_std=0.5)
+        path.write_text(json.dumps(doc))
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["eval"]["scoring"] = "both"
+    inputs["params"] = tmp_path / "params.yaml"
+    inputs["params"].write_text(yaml.safe_dump(raw))
+    out = tmp_path / "paper"
+    report(out=out, **inputs)
+    text = (out / "report.md").read_text()
+    assert "## Table 1 from label-word ranking" in text and (out / "table1_rank.csv").is_file()
+    ranked = pd.read_csv(out / "table1_rank.csv")
+    plain = pd.read_csv(out / "table1.csv")
+    assert (ranked["coin_mean"] - plain["coin_mean"]).round(4).eq(10.0).all()
+    # the ranking's pooled bootstrap: rank_correct equals correct in these predictions
+    assert text.count("| All tasks | All perturbed | 320 | 50.00 | 75.00 | +25.00 |") == 2
