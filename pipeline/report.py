@@ -10,6 +10,7 @@ Writes into --out (swapped in whole, so a failed run leaves the previous report)
   pdr.csv                    PromptBench's drop rate per model x perturbed group (generation; ranking too when ranked)
   alignment.md / .csv        alignment scores of CIT and COIN per group, COIN − CIT with a paired bootstrap
   table1_rank.md / .csv      Table 1 from the label-word ranking (eval.scoring both), with its pooled bootstrap
+  table3_rank.md / .csv      Table 3 from the label-word ranking (eval.scoring both)
   invalid.csv                invalid answers (%) per dataset x group x model (when any answer was invalid)
   harmless.csv               perturbed instructions whose search found no harmful edit, per group
   plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
@@ -91,10 +92,11 @@ def report(
     extras = tables.extras_table(frame, groups, REPORT_MODELS)
     drops = tables.extras_table(frame, [g for g in groups if g != "clean"], REPORT_MODELS, tables.DROP_METRICS)
     ranked = cfg.eval.scoring == "both" and frame["rank_acc_mean"].notna().all()
-    table1_rank = None
-    if ranked:  # Table 1 again, from the ranking's accuracy
+    table1_rank = table3_rank = None
+    if ranked:  # Tables 1 and 3 again, from the ranking's accuracy
         by_rank = frame.assign(acc_mean=frame["rank_acc_mean"], acc_std=frame["rank_acc_std"])
         table1_rank = tables.table1(by_rank, groups, tables.CATEGORIES, REPORT_MODELS)
+        table3_rank = tables.table3(by_rank, tasks, groups, REPORT_MODELS)
     invalid = tables.invalid_table(frame, tasks, groups, REPORT_MODELS)
     invalid = invalid if len(invalid.columns) > 2 and (invalid.iloc[:, 2:] > 0).any().any() else invalid.iloc[0:0]
 
@@ -163,6 +165,8 @@ def report(
         if table1_rank is not None:
             write_text(tables.table1_markdown(table1_rank, REPORT_MODELS), tmp / "table1_rank.md")
             write_text(tables.to_csv(table1_rank), tmp / "table1_rank.csv")
+            write_text(tables.table3_markdown(table3_rank, REPORT_MODELS), tmp / "table3_rank.md")
+            write_text(tables.to_csv(table3_rank), tmp / "table3_rank.csv")
         if len(invalid):
             write_text(tables.to_csv(invalid), tmp / "invalid.csv")
         figures.plot_figure3(summary, tmp / "figure3.png", model_labels)
@@ -253,7 +257,8 @@ def _measures_markdown(cfg, drops, alignment_md, table1_rank, rank_pooled_md) ->
             "eval.scoring = both: the same prompts scored by the likeliest label word (log-likelihood of each "
             "label's tokens after the prompt) beside the greedy answers above. The paper's numbers (in brackets) "
             "are from generation, so they compare with the tables above; this one removes format-following "
-            "(an answer that names no label) from the comparison. CSV: [table1_rank.csv](table1_rank.csv).",
+            "(an answer that names no label) from the comparison. CSV: [table1_rank.csv](table1_rank.csv); per "
+            "dataset: [table3_rank.md](table3_rank.md).",
             "",
             tables.table1_markdown(table1_rank, REPORT_MODELS),
             "Paired bootstrap of COIN − CIT ranking accuracy, pooled over tasks:",

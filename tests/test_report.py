@@ -502,6 +502,7 @@ def test_report_with_both_scorings_adds_table1_from_ranking(tmp_path):
     report(out=out, **inputs)
     text = (out / "report.md").read_text()
     assert "## Table 1 from label-word ranking" in text and (out / "table1_rank.csv").is_file()
+    assert "| Average | Semantic |" in (out / "table3_rank.md").read_text()
     ranked = pd.read_csv(out / "table1_rank.csv")
     plain = pd.read_csv(out / "table1.csv")
     assert (ranked["coin_mean"] - plain["coin_mean"]).round(4).eq(10.0).all()
