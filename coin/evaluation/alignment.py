@@ -86,11 +86,11 @@ def alignment_units(keys: pd.DataFrame, states: np.ndarray) -> pd.DataFrame:
         "cosine_margin": np.zeros(len(frame)),
         "group_hit": np.zeros(len(frame), dtype=bool),
     }
-    x = np.asarray(states, dtype=np.float64)
     for task, rows in frame.groupby("task", sort=True).indices.items():
         part = frame.iloc[rows]
-        centered = x[rows] - x[rows].mean(axis=0)  # (r, d)
-        raw_unit = _unit_rows(x[rows])
+        x = np.asarray(states[rows], dtype=np.float64)  # (r, d), one task at a time
+        centered = x - x.mean(axis=0)  # (r, d)
+        raw_unit = _unit_rows(x)
         cen_unit = _unit_rows(centered)
         out["group_hit"][rows] = knn_group_hits(centered, part["group"].to_numpy())
         is_clean = (part["group"] == CLEAN).to_numpy()
