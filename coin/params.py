@@ -34,7 +34,8 @@ PERTURB_MODES = ("adversarial", "random", "file")
 PERTURB_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")
 SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
-SCORINGS = ("generate", "rank")
+SCORINGS = ("generate", "rank", "both")
+EVAL_SOURCES = ("same", *SOURCES)
 PARSERS = ("prefix", "last_word", "mention")
 RESUMES = ("auto", "never")
 # a hub repo id: name or owner/name of letters, digits, '-', '_', '.' (huggingface_hub's rule, roughly)
@@ -329,19 +330,24 @@ class PerturbParams:
 class EvalParams:
     """Evaluation on the GLUE validation sets (PromptBench's formats and label words)."""
 
-    tasks: list[str]  # GLUE columns evaluated: any of the 10 in coin.data.registry.EVAL_TASKS
+    tasks: list[str]  # any subset of the 10 GLUE columns (coin.data.registry.EVAL_TASKS)
+    source: str  # same (as data.source) | embedded | hub | local: where the GLUE validation rows come from
+    local_dir: Optional[str]  # eval.source = local: folder holding nyu-mll/glue/<config>/validation-*.parquet, as `hf download` leaves it
     n_samples: int  # rows per task (all where fewer), the same rows for every instruction and model
-    scoring: str  # generate (greedy, the paper) | rank (label-word log-likelihood)
+    scoring: str  # generate (greedy, the paper) | rank (label-word log-likelihood) | both (one pass; acc = generate, rank_acc beside)
     parse: str  # prefix (the COIN code) | last_word (PromptBench) | mention (first label word named)
     prompt_format: str  # trained (the layout the model was trained with) | input (instruction + input section)
     max_new_tokens: int  # scoring generate: tokens generated per answer (>= 1)
     batch_size: int  # prompts per forward pass (>= 1)
     precision: str  # auto (bfloat16 autocast where the device supports it) | float32 | bfloat16
-    states_task: str  # task whose last-token states are kept for the report's Figure 4
+    states_task: str  # task whose states the report's Figure 4 maps (evaluate keeps every task's states)
     processes: int  # 1: one process | N > 1: each of N accelerate processes scores a contiguous share of the grid
 
     def validate(self) -> None:
         _subset("eval.tasks", self.tasks, tuple(EVAL_TASKS))
+        _choice("eval.source", self.source, EVAL_SOURCES)
+        if self.source == "local" and not self.local_dir:
+            raise ParamsError("eval.local_dir is empty: eval.source = 'local' needs a folder holding nyu-mll/glue")
         _at_least("eval.n_samples", self.n_samples, 1)
         _choice("eval.scoring", self.scoring, SCORINGS)
         _choice("eval.parse", self.parse, PARSERS)
@@ -476,6 +482,13 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return params_from_dict(raw or {})
 
 
+def eval_source(params: Params) -> tuple[str, Optional[str]]:
+    """(source, local_dir) of the evaluation rows: eval.source, or data.source and data.local_dir for `same`."""
+    if params.eval.source == "same":
+        return params.data.source, params.data.local_dir
+    return params.eval.source, params.eval.local_dir
+
+
 def check_paths(params: Params) -> None:
     """Every path-valued param the run will use names an existing file or folder (relative to the
     working directory, the project root). check-params runs this, so a missing path fails before DVC
@@ -486,6 +499,8 @@ def check_paths(params: Params) -> None:
     checks = [  # (used, key, value, wanted, what is allowed)
         (data.source == "local", "data.local_dir", data.local_dir, "folder",
          "data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
+        (params.eval.source == "local", "eval.local_dir", params.eval.local_dir, "folder",
+         "eval.source = 'local' needs a folder holding nyu-mll/glue (as `hf download` leaves it)"),
         (data.flan_templates not in ("embedded", "pinned"), "data.flan_templates", data.flan_templates, "file",
          "use embedded, pinned or the path of a templates.py"),
         (perturb.mode == "file", "perturb.file", perturb.file, "file", "give a JSON or Parquet prompt set"),
@@ -517,6 +532,7 @@ __all__ = [
     "AugmentParams",
     "DataParams",
     "EvalParams",
+    "eval_source",
     "LoraParams",
     "LossParams",
     "ModelParams",

@@ -157,6 +157,12 @@ PREDICTIONS = TableSchema(
         "pred": "int64",  # label index; -1 when the output matches no label word
         "label": "int64",
         "correct": "bool",
+        "rank_pred": "int64",  # likeliest label word (eval.scoring rank or both); -1 when not ranked (generate)
+        "rank_correct": "bool",
+        "align_hit": "bool",  # coin.evaluation.alignment: nearest clean state (same instruction) is this row's
+        "centered_cosine": "float64",  # cosine to this row's clean state after subtracting the task's mean state
+        "cosine_margin": "float64",  # centered_cosine minus the mean centered cosine to other rows' clean states
+        "group_hit": "bool",  # the 5 nearest states' majority group is this row's group
     },
     key=("task", "group", "prompt_id", "idx"),
 )

@@ -49,10 +49,12 @@ def evaluate_model(
     rows: Any,
     params: Any,
 ) -> tuple[Any, dict[str, Any], dict[str, Any]] | None:
-    """Score `model` on the prompt grid: (PREDICTIONS frame, states arrays for eval.states_task, metrics).
+    """Score `model` on the prompt grid: (PREDICTIONS frame, states arrays of every task, metrics).
 
-    The states arrays are states (n, d) float32 with group, prompt_id, idx and label per row; the
-    metrics include every task's clean-vs-perturbed cosine (computed from all prompts' states).
+    The states arrays are states (n, d) float16 (half the bytes; the report maps them to 2-D) with task,
+    group, prompt_id, idx and label per row. The predictions carry each row's alignment scores
+    (coin.evaluation.alignment, computed from the float32 states) and the metrics every task's
+    clean-vs-perturbed cosine, alignment and drop rates.
     In a launched run each rank scores its share of the grid; rank 0 returns the whole result, the
     other ranks None.
     """
@@ -60,6 +62,7 @@ def evaluate_model(
     import pandas as pd
     from tqdm import tqdm
 
+    from coin.evaluation.alignment import UNIT_COLUMNS, alignment_units
     from coin.evaluation.glue import prompt_grid
     from coin.evaluation.metrics import clean_cosines, summarize
     from coin.evaluation.scoring import score_grid
@@ -84,17 +87,17 @@ def evaluate_model(
     frames = [frame for frame, _ in parts if len(frame)] or [parts[0][0]]  # a rank may get no rows
     scored = pd.concat(frames, ignore_index=True)  # the grid's row order
     states = np.concatenate([arrays for _, arrays in parts])  # (n, d)
-    predictions = scored.assign(model=name)
+    units = alignment_units(scored, states)
+    predictions = scored.assign(model=name, **{c: units[c].to_numpy() for c in UNIT_COLUMNS})
     cosines = clean_cosines(scored, states)
     metrics = summarize(predictions, name, cosines)
-    keep = (scored["task"] == ev.states_task).to_numpy()
-    kept = scored[keep]
     arrays = {
-        "states": states[keep].astype(np.float32),
-        "group": kept["group"].to_numpy(dtype=str),
-        "prompt_id": kept["prompt_id"].to_numpy(dtype=np.int64),
-        "idx": kept["idx"].to_numpy(dtype=np.int64),
-        "label": kept["label"].to_numpy(dtype=np.int64),
+        "states": states.astype(np.float16),
+        "task": scored["task"].to_numpy(dtype=str),
+        "group": scored["group"].to_numpy(dtype=str),
+        "prompt_id": scored["prompt_id"].to_numpy(dtype=np.int64),
+        "idx": scored["idx"].to_numpy(dtype=np.int64),
+        "label": scored["label"].to_numpy(dtype=np.int64),
     }
     return predictions, arrays, metrics
 
@@ -107,7 +110,7 @@ def evaluate(
     prompts: Path = typer.Option(..., help="prompt set, PROMPTS schema (Parquet)"),
     eval_rows: Path = typer.Option(..., "--eval", help="evaluation rows, EVAL_SET schema (Parquet)"),
     predictions: Path = typer.Option(..., help="predictions out, PREDICTIONS schema (Parquet)"),
-    states: Path = typer.Option(..., help="last-token states of eval.states_task out (.npz)"),
+    states: Path = typer.Option(..., help="last-token states of every task out (.npz, float16)"),
     metrics: Path = typer.Option(..., help="metrics JSON out, per task and group"),
     summary: Path = typer.Option(..., help="summary JSON out (the dvc metric): accuracy and std per group, invalid rate"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
@@ -140,7 +143,7 @@ def evaluate(
     write_parquet(frame, predictions, PREDICTIONS)
     write_npz(states, arrays)
     write_json(doc, metrics)
-    write_json(headline(doc), summary)
+    write_json(headline(doc, with_rank=p.eval.scoring == "both"), summary)
     overall = doc["average"]["overall"]
     typer.echo(
         f"{name}: {len(frame)} predictions in {time.perf_counter() - start:.1f} s, "

@@ -12,21 +12,25 @@ from pipeline.app import app, stage
 @app.command("prepare-eval")
 @stage
 def prepare_eval(
-    mirror: Path = typer.Option(..., help="the embedded hub mirror (data.source = embedded)"),
+    mirror: Path = typer.Option(..., help="the embedded hub mirror (eval.source = embedded, or same with data.source = embedded)"),
     out: Path = typer.Option(..., help="the evaluation rows, EVAL_SET schema (Parquet)"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
-    """Load each eval task's validation split(s), draw eval.n_samples rows per task once, write them."""
+    """Load each eval task's validation split(s), draw eval.n_samples rows per task once, write them.
+
+    The rows come from eval.source (same: data.source and data.local_dir; local: eval.local_dir), so GLUE
+    can be read from the hub or a local `hf download` copy while the training data stays embedded."""
     import pandas as pd
 
     from coin.data.registry import EVAL_TASKS
     from coin.data.sources import load_split
     from coin.evaluation.glue import eval_rows
     from coin.io import write_parquet
-    from coin.params import load_params
+    from coin.params import eval_source, load_params
     from coin.schemas import EVAL_SET
 
     p = load_params(params)
+    source, local_dir = eval_source(p)
     loaded: dict[tuple[str, str | None, str], pd.DataFrame] = {}  # mnli, mnli_m, mnli_mm share splits
     parts = []
     for name in p.eval.tasks:
@@ -37,8 +41,8 @@ def prepare_eval(
             if key not in loaded:
                 loaded[key] = load_split(
                     split=split,
-                    source=p.data.source,
-                    local_dir=p.data.local_dir,
+                    source=source,
+                    local_dir=local_dir,
                     mirror_dir=str(mirror),
                     cache_dir=p.data.cache_dir,
                     name=name,

@@ -7,6 +7,10 @@ Writes into --out (swapped in whole, so a failed run leaves the previous report)
   significance.md / .csv     paired bootstrap per group (pooled) and per dataset x group
   figure3.png, figure4.png   accuracy/std per group; 2-D map of last-token states, cit beside coin
   extras.csv                 invalid-output rate, consistency, clean cosine per model x group (when reported)
+  pdr.csv                    PromptBench's drop rate per model x perturbed group (generation; ranking too when ranked)
+  alignment.md / .csv        alignment scores of CIT and COIN per group, COIN − CIT with a paired bootstrap
+  table1_rank.md / .csv      Table 1 from the label-word ranking (eval.scoring both), with its pooled bootstrap
+  table3_rank.md / .csv      Table 3 from the label-word ranking (eval.scoring both)
   invalid.csv                invalid answers (%) per dataset x group x model (when any answer was invalid)
   harmless.csv               perturbed instructions whose search found no harmful edit, per group
   plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
@@ -53,6 +57,7 @@ def report(
     import pandas as pd
 
     from coin.io import atomic_dir, read_parquet, write_json, write_text
+    from coin.report import alignment as align
     from coin.report import bootstrap, figures, tables
     from coin.schemas import PREDICTIONS, PROMPTS
 
@@ -85,6 +90,13 @@ def report(
     table3 = tables.table3(frame, tasks, groups, REPORT_MODELS)
     table1 = tables.table1(frame, groups, tables.CATEGORIES, REPORT_MODELS)
     extras = tables.extras_table(frame, groups, REPORT_MODELS)
+    drops = tables.extras_table(frame, [g for g in groups if g != "clean"], REPORT_MODELS, tables.DROP_METRICS)
+    ranked = cfg.eval.scoring == "both" and frame["rank_acc_mean"].notna().all()
+    table1_rank = table3_rank = None
+    if ranked:  # Tables 1 and 3 again, from the ranking's accuracy
+        by_rank = frame.assign(acc_mean=frame["rank_acc_mean"], acc_std=frame["rank_acc_std"])
+        table1_rank = tables.table1(by_rank, groups, tables.CATEGORIES, REPORT_MODELS)
+        table3_rank = tables.table3(by_rank, tasks, groups, REPORT_MODELS)
     invalid = tables.invalid_table(frame, tasks, groups, REPORT_MODELS)
     invalid = invalid if len(invalid.columns) > 2 and (invalid.iloc[:, 2:] > 0).any().any() else invalid.iloc[0:0]
 
@@ -96,6 +108,15 @@ def report(
     significance = bootstrap.bootstrap_table(
         units, tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed, progress=True
     )
+    rank_pooled_md = ""
+    if ranked:
+        rank_units = bootstrap.paired_units(predictions["cit"], predictions["coin"], "rank_correct")
+        rank_significance = bootstrap.bootstrap_table(
+            rank_units, [], groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed
+        )
+    alignment = align.alignment_table(
+        predictions["cit"], predictions["coin"], groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed
+    )
 
     summary = figures.group_summary(frame, groups, REPORT_MODELS)
     point_frames = []
@@ -103,6 +124,11 @@ def report(
         try:
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
+            if "task" in arrays:  # every task's states: Figure 4 maps eval.states_task's
+                keep = np.asarray(arrays["task"]).astype(str) == cfg.eval.states_task
+                arrays = {name: (np.asarray(a)[keep] if np.ndim(a) else a) for name, a in arrays.items()}
+            if "states" in arrays:
+                arrays["states"] = np.asarray(arrays["states"]).astype(np.float32)  # stored as float16
             point_frames.append(figures.states_points({model: arrays}, cfg.seed))
         except ValueError as exc:  # object arrays (pickled strings) or a file that is not an npz archive
             raise DataError(f"{path} cannot be read without pickle: {str(exc).splitlines()[0]}") from None
@@ -118,6 +144,9 @@ def report(
     sig_md = bootstrap.significance_markdown(significance, cfg.report.confidence, task_labels, group_labels)
     pooled = significance[significance["task"] == bootstrap.ALL]
     pooled_md = bootstrap.significance_markdown(pooled, cfg.report.confidence, task_labels, group_labels)
+    if ranked:
+        rank_pooled_md = bootstrap.significance_markdown(rank_significance, cfg.report.confidence, task_labels, group_labels)
+    alignment_md = align.alignment_markdown(alignment, cfg.report.confidence, group_labels)
 
     with atomic_dir(out) as tmp:
         write_text(tables.table3_markdown(table3, REPORT_MODELS), tmp / "table3.md")
@@ -129,6 +158,15 @@ def report(
         write_text(tables.to_csv(harmless), tmp / "harmless.csv")
         if len(extras.columns) > 2:
             write_text(tables.to_csv(extras), tmp / "extras.csv")
+        if len(drops.columns) > 2:
+            write_text(tables.to_csv(drops), tmp / "pdr.csv")
+        write_text(_alignment_caption(cfg) + "\n" + alignment_md, tmp / "alignment.md")
+        write_text(tables.to_csv(alignment), tmp / "alignment.csv")
+        if table1_rank is not None:
+            write_text(tables.table1_markdown(table1_rank, REPORT_MODELS), tmp / "table1_rank.md")
+            write_text(tables.to_csv(table1_rank), tmp / "table1_rank.csv")
+            write_text(tables.table3_markdown(table3_rank, REPORT_MODELS), tmp / "table3_rank.md")
+            write_text(tables.to_csv(table3_rank), tmp / "table3_rank.csv")
         if len(invalid):
             write_text(tables.to_csv(invalid), tmp / "invalid.csv")
         figures.plot_figure3(summary, tmp / "figure3.png", model_labels)
@@ -142,6 +180,7 @@ def report(
             part = points[points["model"] == model][["group", "prompt_id", "idx", "x", "y"]]
             write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
         text = _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task)
+        text += _measures_markdown(cfg, drops, alignment_md, table1_rank, rank_pooled_md)
         write_text(text, tmp / "report.md")
     from coin.evaluation.metrics import headline_delta
 
@@ -163,6 +202,72 @@ def _significance_caption(cfg) -> str:
     )
 
 
+def _scoring_note(scoring: str) -> str:
+    return {
+        "generate": "accuracy of the parsed greedy answers",
+        "rank": "accuracy of the likeliest label word",
+        "both": "accuracy of the parsed greedy answers; the likeliest label word's in the ranking section",
+    }[scoring]
+
+
+def _alignment_caption(cfg) -> str:
+    level = f"{cfg.report.confidence * 100:g}%"
+    return (
+        "Alignment of last-token states (coin.evaluation.alignment), pooled over tasks: each value is the mean over "
+        "(task, instruction, row) units of a group; COIN − CIT with a paired bootstrap over those units "
+        f"({cfg.report.bootstrap_samples} resamples, seed {cfg.seed}, {level} percentile interval). align_at_1: share "
+        "of perturbed prompts whose nearest clean state (same task and clean instruction) is their own row's "
+        "(chance 1 / rows per task). centered_cosine: cosine to the own row's clean state after subtracting the task's "
+        "mean state; cosine_margin: that minus the mean centred cosine to the other rows' clean states. "
+        "group_separability: share of states whose perturbation group a leave-one-out 5-nearest-neighbour vote "
+        "recovers (lower: the groups mix, as the paper's Figure 4 shows under COIN).\n"
+    )
+
+
+def _measures_markdown(cfg, drops, alignment_md, table1_rank, rank_pooled_md) -> str:
+    """The report's sections on what COIN changes: alignment, drop rate and (scoring both) ranking."""
+    from coin.report import tables
+
+    lines = [
+        "",
+        "## Representation alignment",
+        "",
+        _alignment_caption(cfg),
+        alignment_md,
+        "clean_cosine (extras above) is the paper's quantity, the raw cosine between a perturbed prompt's state and "
+        "its clean counterpart; it sits near 1 for every model and group because an LM's last-token states share "
+        "one dominant direction, so it barely separates models. centered_cosine removes that direction (the "
+        "task's mean state) and align_at_1 asks the contrastive question directly. CSV: [alignment.csv](alignment.csv).",
+        "",
+        "## Performance drop rate (PromptBench)",
+        "",
+        "PDR = 1 − acc(perturbed) / acc(clean) per instruction, averaged over a task's instructions and then over "
+        "tasks (PromptBench's definition); 0 = no drop, 1 = everything lost, negative = a gain. Undefined, and left "
+        "out of the averages, where an instruction's clean accuracy is 0. pdr from the protocol's predictions"
+        + (", rank_pdr from the label-word ranking" if "rank_pdr" in drops.columns else "")
+        + ". CSV: [pdr.csv](pdr.csv).",
+        "",
+    ]
+    if len(drops.columns) > 2:
+        lines += [tables.extras_markdown(drops), ""]
+    if table1_rank is not None:
+        lines += [
+            "## Table 1 from label-word ranking",
+            "",
+            "eval.scoring = both: the same prompts scored by the likeliest label word (log-likelihood of each "
+            "label's tokens after the prompt) beside the greedy answers above. The paper's numbers (in brackets) "
+            "are from generation, so they compare with the tables above; this one removes format-following "
+            "(an answer that names no label) from the comparison. CSV: [table1_rank.csv](table1_rank.csv); per "
+            "dataset: [table3_rank.md](table3_rank.md).",
+            "",
+            tables.table1_markdown(table1_rank, REPORT_MODELS),
+            "Paired bootstrap of COIN − CIT ranking accuracy, pooled over tasks:",
+            "",
+            rank_pooled_md,
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task) -> str:
     """The stitched summary report.md."""
     from coin.report import tables
@@ -174,7 +279,8 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, 
         "",
         f"Base model `{cfg.model.base}`; COIN with λ = {format_lambda(cfg.loss.lam)}, τ = {cfg.loss.temperature:g}, "
         f"negatives `{cfg.loss.negatives}`; {cfg.eval.n_samples} rows per task, {cfg.perturb.n_instructions} "
-        f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}`.",
+        f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}` "
+        f"({_scoring_note(cfg.eval.scoring)}; the paper's numbers are from greedy generation).",
         "Accuracy is in %, shown as mean ± population std over a task's instructions. Beside each model: the "
         "paper's number (its LLaMA-7B run: Table 1 and Table 3 of arXiv 2402.11138; base = Alpaca) with ours − "
         "paper in brackets; n/a where the paper reports none.",

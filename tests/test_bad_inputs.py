@@ -61,6 +61,9 @@ def _drop(section):
         (_drop("report"), "report is missing from params"),
         ({"data": {"source": "local", "local_dir": "/no/mirror"}},
          f"data.local_dir = '/no/mirror' {EXISTING} folder: data.source = 'local' needs a folder of hub-repo copies (one per hub id)"),
+        ({"eval": {"source": "local", "local_dir": "/no/glue"}},
+         f"eval.local_dir = '/no/glue' {EXISTING} folder: eval.source = 'local' needs a folder holding nyu-mll/glue "
+         "(as `hf download` leaves it)"),
         ({"data": {"flan_templates": "/no/templates.py"}},
          f"data.flan_templates = '/no/templates.py' {EXISTING} file: use embedded, pinned or the path of a templates.py"),
         ({"perturb": {"mode": "file", "file": "/no/prompts.json"}},

@@ -387,13 +387,13 @@ def test_metrics_against_hand_computed_values():
     assert len(cosines) == 16
     doc = metrics.summarize(predictions, "m", cosines)
     half = round(1 / math.sqrt(2) / 2, 4)  # mean of four 0s and four 0.7071s
-    assert doc["sst2"]["clean"] == {"acc_mean": 62.5, "acc_std": 12.5, "invalid_rate": 0.0, "consistency": 0.75, "clean_cosine": 1.0}
-    assert doc["sst2"]["deepwordbug"] == {"acc_mean": 12.5, "acc_std": 12.5, "invalid_rate": 0.25, "consistency": 0.5, "clean_cosine": half}
-    assert doc["rte"]["clean"] == {"acc_mean": 100.0, "acc_std": 0.0, "invalid_rate": 0.0, "consistency": 1.0, "clean_cosine": 1.0}
-    assert doc["rte"]["deepwordbug"] == {"acc_mean": 50.0, "acc_std": 0.0, "invalid_rate": 0.0, "consistency": 0.0, "clean_cosine": half}
-    assert doc["average"]["clean"] == {"acc_mean": 81.25, "acc_std": 6.25, "invalid_rate": 0.0, "consistency": 0.875, "clean_cosine": 1.0}
-    assert doc["average"]["deepwordbug"] == {"acc_mean": 31.25, "acc_std": 6.25, "invalid_rate": 0.125, "consistency": 0.25, "clean_cosine": half}
-    assert doc["average"]["overall"] == {"acc_mean": 56.25, "acc_std": 6.25, "invalid_rate": 0.0625, "consistency": 0.5625, "clean_cosine": round((1 + 1 / math.sqrt(2) / 2) / 2, 4)}
+    assert doc["sst2"]["clean"] == {"acc_mean": 62.5, "acc_std": 12.5, "invalid_rate": 0.0, "consistency": 0.75, "clean_cosine": 1.0, "pdr": None}
+    assert doc["sst2"]["deepwordbug"] == {"acc_mean": 12.5, "acc_std": 12.5, "invalid_rate": 0.25, "consistency": 0.5, "clean_cosine": half, "pdr": 0.8333}
+    assert doc["rte"]["clean"] == {"acc_mean": 100.0, "acc_std": 0.0, "invalid_rate": 0.0, "consistency": 1.0, "clean_cosine": 1.0, "pdr": None}
+    assert doc["rte"]["deepwordbug"] == {"acc_mean": 50.0, "acc_std": 0.0, "invalid_rate": 0.0, "consistency": 0.0, "clean_cosine": half, "pdr": 0.5}
+    assert doc["average"]["clean"] == {"acc_mean": 81.25, "acc_std": 6.25, "invalid_rate": 0.0, "consistency": 0.875, "clean_cosine": 1.0, "pdr": None}
+    assert doc["average"]["deepwordbug"] == {"acc_mean": 31.25, "acc_std": 6.25, "invalid_rate": 0.125, "consistency": 0.25, "clean_cosine": half, "pdr": 0.6667}  # PDR: (2/3 + 1) / 2 and 1/2
+    assert doc["average"]["overall"] == {"acc_mean": 56.25, "acc_std": 6.25, "invalid_rate": 0.0625, "consistency": 0.5625, "clean_cosine": round((1 + 1 / math.sqrt(2) / 2) / 2, 4), "pdr": 0.6667}
     assert doc["model"] == "m"
     json.dumps(doc, allow_nan=False)
 
@@ -454,12 +454,19 @@ def test_evaluate_stage_writes_predictions_states_and_metrics(tmp_path, tiny_lm,
     assert set(doc) == {"sst2", "rte", "average", "model"} and set(doc["average"]) == {"clean", "deepwordbug", "overall"}
     assert set(doc["rte"]["deepwordbug"]) == set(metrics.METRIC_KEYS)
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())  # the dvc metric: average, renamed
-    assert summary == {"cit": {**{g: {"acc": v["acc_mean"], "std": v["acc_std"]} for g, v in doc["average"].items()},
+    names = {"acc_mean": "acc", "acc_std": "std", "pdr": "pdr", "align_at_1": "align_at_1"}
+    overall = {**names, "centered_cosine": "centered_cosine", "cosine_margin": "cosine_margin", "group_separability": "separability"}
+    assert summary == {"cit": {**{g: {s: v[k] for k, s in (overall if g == "overall" else names).items() if v[k] is not None}
+                                  for g, v in doc["average"].items()},
                                "invalid_rate": doc["average"]["overall"]["invalid_rate"]}}
-    with np.load(tmp_path / "a" / "states.npz") as npz:
-        assert sorted(npz.files) == ["group", "idx", "label", "prompt_id", "states"]
-        assert npz["states"].shape == (12, 32) and npz["states"].dtype == np.float32
-        assert list(npz["idx"][:3]) == [3, 7, 9] and set(npz["group"]) == {"clean", "deepwordbug"}
+    assert set(summary["cit"]["deepwordbug"]) == set(names.values()) and set(summary["cit"]["clean"]) == {"acc", "std"}
+    assert 0 <= summary["cit"]["deepwordbug"]["align_at_1"] <= 1 and set(summary["cit"]["overall"]) == set(overall.values())
+    with np.load(tmp_path / "a" / "states.npz") as npz:  # every task's states, float16
+        assert sorted(npz.files) == ["group", "idx", "label", "prompt_id", "states", "task"]
+        assert npz["states"].shape == (20, 32) and npz["states"].dtype == np.float16
+        assert set(npz["task"]) == {"sst2", "rte"} and set(npz["group"]) == {"clean", "deepwordbug"}
+        sst2 = npz["task"] == "sst2"
+        assert list(npz["idx"][sst2][:3]) == [3, 7, 9]
 
 
 def test_evaluate_model_with_rank_scoring_predicts_label_words(tmp_path, tiny_lm):
@@ -471,7 +478,42 @@ def test_evaluate_model_with_rank_scoring_predicts_label_words(tmp_path, tiny_lm
     pred, arrays, doc = evaluate_model(model, tokenizer, "base", _prompt_set(), _eval_set(), params)
     assert (pred["pred"] >= 0).all() and doc["average"]["overall"]["invalid_rate"] == 0.0
     assert set(pred.loc[pred["task"] == "rte", "output"]) <= set(ENTAIL)
-    assert arrays["states"].shape == (12, 32)
+    assert arrays["states"].shape == (20, 32)
+    assert (pred["rank_pred"] == pred["pred"]).all() and doc["rte"]["clean"]["rank_acc_mean"] == doc["rte"]["clean"]["acc_mean"]
+
+
+def test_both_scoring_equals_generate_and_rank(tmp_path, tiny_lm):
+    """eval.scoring both: the generation predictions of `generate` and the ranking predictions of `rank`."""
+    from coin.params import load_params
+    from pipeline.evaluate import evaluate_model
+
+    model, tokenizer = tiny_lm
+    runs = {}
+    for scoring in ("generate", "rank", "both"):
+        params = load_params(_write_params(tmp_path, scoring=scoring, parse="mention"))
+        runs[scoring] = evaluate_model(model, tokenizer, "m", _prompt_set(), _eval_set(), params)
+    both, generated, ranked = runs["both"][0], runs["generate"][0], runs["rank"][0]
+    assert both["output"].tolist() == generated["output"].tolist()
+    assert both["pred"].tolist() == generated["pred"].tolist()
+    assert both["rank_pred"].tolist() == ranked["pred"].tolist()
+    assert (generated["rank_pred"] == -1).all()
+    np.testing.assert_array_equal(runs["both"][1]["states"], runs["generate"][1]["states"])
+    doc = runs["both"][2]
+    assert doc["sst2"]["clean"]["acc_mean"] == runs["generate"][2]["sst2"]["clean"]["acc_mean"]
+    assert doc["sst2"]["clean"]["rank_acc_mean"] == runs["rank"][2]["sst2"]["clean"]["acc_mean"]
+    assert doc["rte"]["deepwordbug"]["rank_pdr"] == runs["rank"][2]["rte"]["deepwordbug"]["pdr"]
+
+
+def test_generate_and_rank_scores_match_rank(tiny_lm):
+    model, tokenizer = tiny_lm
+    prompts = ["Is this good? Text: a fine day. Answer:", "Is this good? Text: a sad day. Answer:", "Judge: ok"]
+    words = [ENTAIL, ENTAIL, ("negative", "positive")]
+    texts, scores, states = scoring.generate_and_rank(model, tokenizer, prompts, words, 3, 2)
+    assert texts == scoring.generate(model, tokenizer, prompts, 3, 2)
+    for i, prompt in enumerate(prompts):
+        expected = scoring.rank(model, tokenizer, [prompt], list(words[i]), 1)[0]
+        np.testing.assert_allclose(scores[i], expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(states, scoring.last_token_states(model, tokenizer, prompts, 2), atol=1e-4)
 
 
 def test_prepare_eval_stage_samples_each_task_once(tmp_path, monkeypatch):

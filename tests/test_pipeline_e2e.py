@@ -64,12 +64,20 @@ def test_repro_leaves_report_and_metrics(project):
         summary = json.loads((project / "reports" / "summary" / f"{name}.json").read_text())[name]
         assert summary["clean"] == {"acc": metrics["average"]["clean"]["acc_mean"], "std": metrics["average"]["clean"]["acc_std"]}
         assert summary["invalid_rate"] == metrics["average"]["overall"]["invalid_rate"]
+        # drop rate and alignment per perturbed group, all four alignment scores overall
+        assert {"acc", "std", "pdr", "align_at_1"} <= set(summary["deepwordbug"])
+        assert {"pdr", "align_at_1", "centered_cosine", "cosine_margin", "separability"} <= set(summary["overall"])
+        assert 0 <= summary["overall"]["align_at_1"] <= 1 and 0 <= summary["overall"]["separability"] <= 1
+        assert summary["overall"]["centered_cosine"] == metrics["average"]["overall"]["centered_cosine"]
     coin, cit = (json.loads((project / "reports" / "metrics" / f"{m}.json").read_text()) for m in ("coin", "cit"))
     delta = json.loads((project / "reports" / "summary" / "coin_minus_cit.json").read_text())["coin_minus_cit"]
     assert delta["overall"] == round(coin["average"]["overall"]["acc_mean"] - cit["average"]["overall"]["acc_mean"], 4)
     table = (project / "reports" / "paper" / "table3.md").read_text()
     assert "SST-2" in table and "±" in table
     assert (project / "reports" / "paper" / "figure3.png").stat().st_size > 1000
+    report = (project / "reports" / "paper" / "report.md").read_text()
+    assert "## Representation alignment" in report and "## Performance drop rate (PromptBench)" in report
+    assert "| align_at_1 | All perturbed |" in report and "| group_separability | All groups |" in report
 
 
 def test_nothing_changed_reruns_nothing(project):
@@ -83,6 +91,9 @@ def test_lambda_reruns_only_the_coin_branch_and_metrics_diff_lists_keys(project)
     diff = json.loads(_run(project, "dvc", "metrics", "diff", "--all", "--json").stdout)
     assert set(diff) == {f"reports/summary/{m}.json" for m in ("base", "cit", "coin", "coin_minus_cit")}
     assert {"coin.clean.acc", "coin.deepwordbug.std", "coin.overall.acc", "coin.invalid_rate"} <= set(diff["reports/summary/coin.json"])
+    alignment_and_pdr = {"coin.deepwordbug.pdr", "coin.semantic.align_at_1", "coin.overall.pdr", "coin.overall.align_at_1",
+                         "coin.overall.centered_cosine", "coin.overall.cosine_margin", "coin.overall.separability"}
+    assert alignment_and_pdr <= set(diff["reports/summary/coin.json"])
     assert set(diff["reports/summary/coin_minus_cit.json"]) == {f"coin_minus_cit.{g}" for g in GROUPS + ("overall",)}
 
     # the README's view of the experiments: the three models side by side in a 200-column terminal
@@ -93,9 +104,10 @@ def test_lambda_reruns_only_the_coin_branch_and_metrics_diff_lists_keys(project)
     wanted = ["loss.lambda", "coin_minus_cit.overall", *(f"{m}.{g}.acc" for m in ("base", "cit", "coin") for g in ("clean", "overall"))]
     assert header[0] == "Experiment" and sorted(header[1:]) == sorted(wanted)
     assert len([line for line in lines if line.strip().startswith(("workspace", "master", "└──", "├──"))]) >= 3
-    # the default view has 45 metric columns (3 x 13 + 6), not the 966 of per-task metrics files
+    # the default view has 84 metric columns (3 x 26 + 6: per model clean acc/std, 4 perturbed groups x
+    # acc/std/pdr/align_at_1, 7 overall, invalid_rate), not the thousands of the per-task metrics files
     columns = json.loads(_run(project, "dvc", "exp", "show", "--json").stdout)[0]["data"]["metrics"]
-    assert sum(len(_flat(doc["data"])) for doc in columns.values()) == 45
+    assert sum(len(_flat(doc["data"])) for doc in columns.values()) == 84
     # `make restore`: back to the last commit's run (params, lock, reports, cached outputs)
     _run(project, "git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "reports")
     _run(project, "dvc", "checkout", "--force", "-q")

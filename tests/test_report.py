@@ -34,7 +34,8 @@ def _metrics(model: str) -> dict:
                 mean, std = 50.0 + k - 2 * j, 2.0 + 0.1 * k
             else:
                 mean, std = 50.0 + k - 2 * j + 0.5 * j, 1.5
-            extras = {"invalid_rate": 0.1 * j, "consistency": 0.9, "clean_cosine": 1.0}
+            extras = {"invalid_rate": 0.1 * j, "consistency": 0.9, "clean_cosine": 1.0,
+                      "pdr": None if group == "clean" else (0.1 if model == "cit" else 0.05) * j}
             doc[task][group] = {"acc_mean": mean, "acc_std": std, **extras}
     doc["average"] = {g: {"acc_mean": 0.0, "acc_std": 0.0} for g in GROUPS}  # ignored by the tables
     return doc
@@ -197,8 +198,12 @@ def _predictions(model: str, tasks=TASKS, prompt_ids=(0, 1), idxs=range(4)) -> p
             for pid in prompt_ids:
                 for idx in idxs:
                     correct = (idx + pid) % 2 == 0 if model == "cit" else idx != 3
+                    # alignment: cit aligned where right, centred cosine 0.5, groups told apart; coin 0.75, mixed
                     rows.append({"model": model, "task": task, "prompt_id": pid, "group": group, "idx": idx,
-                                 "output": "yes", "pred": int(correct), "label": 1, "correct": correct})
+                                 "output": "yes", "pred": int(correct), "label": 1, "correct": correct,
+                                 "rank_pred": int(correct), "rank_correct": correct, "align_hit": correct,
+                                 "centered_cosine": 0.5 if model == "cit" else 0.75,
+                                 "cosine_margin": 0.1 if model == "cit" else 0.2, "group_hit": model == "cit"})
     return pd.DataFrame(rows)
 
 
@@ -366,7 +371,8 @@ def test_report_command_end_to_end(tmp_path, capsys):
     assert (delta["clean"], delta["overall"], delta["semantic"]) == (1.5, 1.75, 0.0)  # from the average sections
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert names == [
-        "extras.csv", "figure3.png", "figure4.png", "harmless.csv", "invalid.csv", "plots/figure3_base.csv", "plots/figure3_cit.csv",
+        "alignment.csv", "alignment.md", "extras.csv", "figure3.png", "figure4.png", "harmless.csv", "invalid.csv", "pdr.csv",
+        "plots/figure3_base.csv", "plots/figure3_cit.csv",
         "plots/figure3_coin.csv", "plots/figure4_cit.csv", "plots/figure4_coin.csv", "report.md", "significance.csv",
         "significance.md", "table1.csv", "table1.md", "table3.csv", "table3.md",
     ]
@@ -379,6 +385,12 @@ def test_report_command_end_to_end(tmp_path, capsys):
         "| 48.50 ± 1.50 | 69.40 ± 10.60 (-20.90) | +2.00 |"
     ) in text
     assert "| All tasks | All perturbed | 320 | 50.00 | 75.00 | +25.00 |" in text
+    assert "| align_at_1 | All perturbed | 320 | 0.500 | 0.750 | +0.250 |" in text
+    assert "| centered_cosine | All perturbed | 320 | 0.500 | 0.750 | +0.250 | [+0.250, +0.250] |" in text
+    assert "| cosine_margin | Semantic | 80 | 0.100 | 0.200 | +0.100 | [+0.100, +0.100] |" in text
+    assert "| group_separability | All groups | 400 | 1.000 | 0.000 | -1.000 | [-1.000, -1.000] | 0.002 |" in text
+    assert "| CIT | DeepWordBug (character) | 0.100 |" in text and "| COIN | Semantic | 0.200 |" in text
+    assert "## Table 1 from label-word ranking" not in text  # scoring rank: acc is the ranking already
     assert "| DeepWordBug (character) | 4 | 2 |" in text
     assert "| Model | L_ctr | Pooling | L_gen reduction | Negatives | Positives |" in text
     assert "| cit | no | n/a | tokens | hard | template |" in text and "| coin | yes | last | tokens | hard | template |" in text
@@ -469,3 +481,30 @@ def test_sweep_groups_by_any_ablation_param(tmp_path):
                   params=ROOT / "params.yaml", by="loss.pooling")
     assert "# loss.pooling sweep" in (tmp_path / "s" / "sweep.md").read_text()
     assert (tmp_path / "s" / "figure5.png").read_bytes()[:8] == PNG
+
+
+def test_report_with_both_scorings_adds_table1_from_ranking(tmp_path):
+    from pipeline.report import report
+
+    inputs = _write_inputs(tmp_path)
+    for model in tables.MODELS:
+        path = tmp_path / "metrics" / f"{model}.json"
+        doc = json.loads(path.read_text())
+        for task in TASKS:
+            for cell in doc[task].values():
+                cell.update(rank_acc_mean=cell["acc_mean"] + 10.0, rank_acc_std=0.5)
+        path.write_text(json.dumps(doc))
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["eval"]["scoring"] = "both"
+    inputs["params"] = tmp_path / "params.yaml"
+    inputs["params"].write_text(yaml.safe_dump(raw))
+    out = tmp_path / "paper"
+    report(out=out, **inputs)
+    text = (out / "report.md").read_text()
+    assert "## Table 1 from label-word ranking" in text and (out / "table1_rank.csv").is_file()
+    assert "| Average | Semantic |" in (out / "table3_rank.md").read_text()
+    ranked = pd.read_csv(out / "table1_rank.csv")
+    plain = pd.read_csv(out / "table1.csv")
+    assert (ranked["coin_mean"] - plain["coin_mean"]).round(4).eq(10.0).all()
+    # the ranking's pooled bootstrap: rank_correct equals correct in these predictions
+    assert text.count("| All tasks | All perturbed | 320 | 50.00 | 75.00 | +25.00 |") == 2

@@ -220,6 +220,43 @@ def _prefill(model: Any, seqs: Sequence[Sequence[int]], shared: Sequence[int], p
     return _Prefill(out.logits[:, -1, :].float(), last_hidden, out.past_key_values, mask, positions[:, -1] + 1)
 
 
+def _score_tails(
+    model: Any, pre: _Prefill, tails: Sequence[Sequence[int]], scored_from: Sequence[int], select: Sequence[int], pad_id: int
+) -> np.ndarray:
+    """Log-likelihood of each continuation `tails[r]` after the prefilled row `select[r]`: (R,) float64.
+
+    score[r] = sum_{t >= scored_from[r]} log p(tails[r][t] | row, tails[r][:t]). Token 0's log-probability
+    comes from the prefill logits, tokens t > 0 from one pass of the R tails over the prefill's KV cache,
+    which is reordered in place to the R rows (`pre.cache` is consumed).
+    """
+    import torch
+
+    device = model.device
+    index = torch.tensor(list(select), dtype=torch.long, device=device)  # (R,)
+    width = max(len(t) for t in tails)
+    lengths = torch.tensor([len(t) for t in tails], device=device)  # (R,)
+    tail_ids = torch.full((len(tails), width), pad_id, dtype=torch.long, device=device)
+    for r, t in enumerate(tails):
+        tail_ids[r, : len(t)] = torch.tensor(list(t), dtype=torch.long)
+    logprobs = torch.log_softmax(pre.logits, dim=-1)[index].unsqueeze(1)  # (R, 1, V)
+    if width > 1:
+        pre.cache.batch_select_indices(index)  # (B, ...) -> (R, ...)
+        inputs = tail_ids[:, :-1]  # (R, width - 1), right padded
+        tail_mask = (torch.arange(width - 1, device=device).unsqueeze(0) < (lengths - 1).unsqueeze(1)).long()
+        mask = torch.cat([pre.mask[index], tail_mask], dim=1)
+        positions = pre.next_position[index].unsqueeze(1) + torch.arange(width - 1, device=device)  # (R, width - 1)
+        out = _forward(
+            model, 0, input_ids=inputs, attention_mask=mask, position_ids=positions, past_key_values=pre.cache, use_cache=True
+        )
+        logprobs = torch.cat([logprobs, torch.log_softmax(out.logits.float(), dim=-1)], dim=1)  # (R, width, V)
+    token_lp = logprobs.gather(-1, tail_ids.unsqueeze(-1)).squeeze(-1)  # (R, width)
+    column = torch.arange(width, device=device).unsqueeze(0)
+    first = torch.tensor(list(scored_from), device=device).unsqueeze(1)
+    counted = (column >= first) & (column < lengths.unsqueeze(1))  # (R, width): the word's own tokens
+    token_lp = torch.where(counted, token_lp, torch.zeros_like(token_lp))  # padding may be -inf
+    return token_lp.double().sum(-1).cpu().numpy()
+
+
 def generate_with_states(
     model: Any,
     tokenizer: Any,
@@ -238,6 +275,50 @@ def generate_with_states(
     skipped). The state is the final-layer post-norm hidden state at the last prompt token, so it
     equals `last_token_states`. Returns (texts in input order, states (n, d) float32 or None).
     """
+    texts, states, _ = _generate(model, tokenizer, prompts, max_new_tokens, batch_size, with_states, on_batch, share_prefix, None)
+    return texts, states
+
+
+def generate_and_rank(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    label_words: Sequence[Sequence[str]],
+    max_new_tokens: int,
+    batch_size: int,
+    *,
+    on_batch: OnBatch = None,
+    share_prefix: bool = True,
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """`generate_with_states` and `rank` from one prefill: (texts, scores, states (n, d) float32).
+
+    label_words[i] are prompt i's label words; scores[i] (len(label_words[i]),) float64 are their
+    log-likelihoods after the prompt, as `rank` computes them. Each batch is prefilled once (sharing
+    instruction prefixes); greedy decoding extends the KV cache, which is then cropped back to the
+    prompt and reused for the label words' tokens. A prompt whose last token merges with a label
+    word's first token is ranked afterwards by `rank` (its scores then come from a shorter context).
+    """
+    if len(label_words) != len(prompts):
+        raise CoinError(f"generate_and_rank got {len(prompts)} prompts but {len(label_words)} label word lists")
+    texts, states, scores = _generate(
+        model, tokenizer, prompts, max_new_tokens, batch_size, True, on_batch, share_prefix, label_words
+    )
+    assert states is not None and scores is not None
+    return texts, scores, states
+
+
+def _generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int,
+    with_states: bool,
+    on_batch: OnBatch,
+    share_prefix: bool,
+    label_words: Optional[Sequence[Sequence[str]]],
+) -> tuple[list[str], Optional[np.ndarray], Optional[list[np.ndarray]]]:
+    """Greedy decoding of every prompt, plus (when label_words) the label words' log-likelihoods."""
     import torch
 
     if max_new_tokens < 1:
@@ -248,6 +329,22 @@ def generate_with_states(
     encoded = _encode(tokenizer, prompts)
     texts: list[str] = [""] * len(prompts)
     states: list[Optional[np.ndarray]] = [None] * len(prompts)
+    scores: list[Optional[np.ndarray]] = [None] * len(prompts)
+    tails: list[list[list[int]]] = [[] for _ in prompts]  # label word j's tokens after prompt i
+    late: dict[tuple[str, ...], list[int]] = {}  # prompts whose context merges with a word: ranked by `rank`
+    if label_words is not None:
+        by_words: dict[tuple[str, ...], list[int]] = {}
+        for i, words in enumerate(label_words):
+            if not words:
+                raise CoinError(f"prompt {prompts[i][:40]!r} has no label words: ranking needs at least one")
+            by_words.setdefault(tuple(words), []).append(i)
+        for words, members in by_words.items():
+            full, starts = _continuations(tokenizer, [prompts[i] for i in members], [encoded[i] for i in members], words)
+            for i, seqs, row_starts in zip(members, full, starts):
+                if min(row_starts) == len(encoded[i]):
+                    tails[i] = [seq[len(encoded[i]) :] for seq in seqs]
+                else:
+                    late.setdefault(words, []).append(i)
     with torch.inference_mode():
         for batch in plan_batches(encoded, batch_size, share_prefix):
             pre = _prefill(model, [encoded[i] for i in batch.rows], batch.shared, pad_id, with_states)
@@ -282,11 +379,24 @@ def generate_with_states(
                 texts[i] = tokenizer.decode(tokens, skip_special_tokens=True)
                 if last is not None:
                     states[i] = last[row]
+            ranked = [(row, i) for row, i in enumerate(batch.rows) if tails[i]]
+            if ranked:
+                cache.crop(pre.mask.shape[1])  # drop the generated tokens: the cache holds the prompts again
+                prompt_pass = _Prefill(pre.logits, None, cache, pre.mask, pre.next_position)
+                flat = [tail for _, i in ranked for tail in tails[i]]
+                select = [row for row, i in ranked for _ in tails[i]]
+                totals = _score_tails(model, prompt_pass, flat, [0] * len(flat), select, pad_id)  # (R,)
+                at = 0
+                for _, i in ranked:
+                    scores[i] = totals[at : at + len(tails[i])]
+                    at += len(tails[i])
             if on_batch:
                 on_batch(len(batch.rows))
-    if not with_states:
-        return texts, None
-    return texts, _stack(states, model)
+    for words, members in late.items():
+        for i, row in zip(members, rank(model, tokenizer, [prompts[i] for i in members], list(words), batch_size)):
+            scores[i] = row
+    out_states = _stack(states, model) if with_states else None
+    return texts, out_states, (list(scores) if label_words is not None else None)  # type: ignore[arg-type]
 
 
 def generate(
@@ -395,31 +505,8 @@ def rank_with_states(
             # continuation of word j after the shared context: (B * L) sequences, prompt-major
             tails = [full[i][j][context[i] :] for i in rows for j in range(n_labels)]
             scored_from = [starts[i][j] - context[i] for i in rows for j in range(n_labels)]
-            width = max(len(t) for t in tails)
-            lengths = torch.tensor([len(t) for t in tails], device=model.device)  # (B*L,)
-            tail_ids = torch.full((len(tails), width), pad_id, dtype=torch.long, device=model.device)
-            for r, t in enumerate(tails):
-                tail_ids[r, : len(t)] = torch.tensor(t, dtype=torch.long)
-            # log-probabilities of tail token 0 come from the prefill logits, of token t > 0 from the tail pass
-            logprobs = torch.log_softmax(pre.logits, dim=-1).repeat_interleave(n_labels, dim=0).unsqueeze(1)  # (B*L, 1, V)
-            if width > 1:
-                pre.cache.batch_repeat_interleave(n_labels)
-                inputs = tail_ids[:, :-1]  # (B*L, width - 1), right padded
-                tail_mask = (torch.arange(width - 1, device=model.device).unsqueeze(0) < (lengths - 1).unsqueeze(1)).long()
-                mask = torch.cat([pre.mask.repeat_interleave(n_labels, dim=0), tail_mask], dim=1)
-                positions = pre.next_position.repeat_interleave(n_labels).unsqueeze(1) + torch.arange(
-                    width - 1, device=model.device
-                )  # (B*L, width - 1)
-                out = _forward(
-                    model, 0, input_ids=inputs, attention_mask=mask, position_ids=positions, past_key_values=pre.cache, use_cache=True
-                )
-                logprobs = torch.cat([logprobs, torch.log_softmax(out.logits.float(), dim=-1)], dim=1)  # (B*L, width, V)
-            token_lp = logprobs.gather(-1, tail_ids.unsqueeze(-1)).squeeze(-1)  # (B*L, width)
-            column = torch.arange(width, device=model.device).unsqueeze(0)
-            first = torch.tensor(scored_from, device=model.device).unsqueeze(1)
-            counted = (column >= first) & (column < lengths.unsqueeze(1))  # (B*L, width): the word's own tokens
-            token_lp = torch.where(counted, token_lp, torch.zeros_like(token_lp))  # padding may be -inf
-            totals = token_lp.double().sum(-1).view(len(rows), n_labels).cpu().numpy()  # (B, L)
+            select = [row for row in range(len(rows)) for _ in range(n_labels)]
+            totals = _score_tails(model, pre, tails, scored_from, select, pad_id).reshape(len(rows), n_labels)  # (B, L)
             scores[rows] = totals
             if on_batch:
                 on_batch(len(rows))
@@ -514,11 +601,13 @@ def score_grid(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Score every row of a prompt grid (coin.evaluation.glue.prompt_grid) and keep its state.
 
-    scoring = generate: greedy output parsed with `parse` (prefix | last_word) against the row's task
-    label words. scoring = rank: the output is the likeliest label word. Either way the states come
-    from the same pass as the predictions.
-    Returns (grid without `prompt`, plus output, pred (-1 = invalid), correct; states (n, d) float32
-    aligned with the grid rows).
+    scoring = generate: greedy output parsed with `parse` (prefix | last_word | mention) against the row's
+    task label words. scoring = rank: the output is the likeliest label word. scoring = both: pred is the
+    parsed generation and rank_pred the likeliest label word, from one prefill (`generate_and_rank`).
+    The states come from the same pass as the predictions.
+    Returns (grid without `prompt`, plus output, pred (-1 = invalid), correct, rank_pred (-1 when the
+    label words were not ranked: scoring generate), rank_correct; states (n, d) float32 aligned with
+    the grid rows).
     """
     prompts = grid["prompt"].tolist()
     tasks = grid["task"].tolist()
@@ -540,11 +629,24 @@ def score_grid(
                 outputs[i] = words[b]
                 parts[i] = task_states[row]
         states = _stack(parts, model)
+    elif scoring == "both":
+        if parse not in PARSERS:
+            raise CoinError(f"eval.parse = {parse!r} is not allowed: use one of {', '.join(PARSERS)}")
+        words = [task_label_words(t) for t in tasks]
+        outputs, scores, states = generate_and_rank(
+            model, tokenizer, prompts, words, max_new_tokens, batch_size, on_batch=on_batch
+        )
+        preds = np.array([PARSERS[parse](o, w) for o, w in zip(outputs, words)], dtype=np.int64)
+        ranked = np.array([int(np.argmax(s)) for s in scores], dtype=np.int64)
     else:
-        raise CoinError(f"eval.scoring = {scoring!r} is not allowed: use one of generate, rank")
+        raise CoinError(f"eval.scoring = {scoring!r} is not allowed: use one of generate, rank, both")
     labels = grid["label"].to_numpy(dtype=np.int64)
+    if scoring == "rank":
+        ranked = preds
+    elif scoring == "generate":
+        ranked = np.full(len(prompts), -1, dtype=np.int64)  # not ranked
     frame = grid.drop(columns=["prompt"]).reset_index(drop=True).assign(
-        output=outputs, pred=preds, correct=preds == labels
+        output=outputs, pred=preds, correct=preds == labels, rank_pred=ranked, rank_correct=ranked == labels
     )
     assert states is not None
     return frame, states
@@ -552,6 +654,7 @@ def score_grid(
 
 __all__ = [
     "generate",
+    "generate_and_rank",
     "generate_with_states",
     "last_token_states",
     "make_accuracy_fn",

@@ -79,15 +79,55 @@ def paired_bootstrap(
     )
 
 
-def paired_units(cit: pd.DataFrame, coin: pd.DataFrame) -> pd.DataFrame:
+def paired_bootstrap_values(
+    values_a: np.ndarray,
+    values_b: np.ndarray,
+    n_resamples: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> BootstrapResult:
+    """`paired_bootstrap` for real-valued per-unit scores (e.g. a cosine): delta = mean_u(b_u - a_u), in
+    the scores' own unit (no percent); acc_a and acc_b hold mean(a) and mean(b). Same resampling,
+    percentile interval and add-one p-value."""
+    a = np.asarray(values_a, dtype=np.float64)
+    b = np.asarray(values_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise DataError(f"paired bootstrap needs two equal-length vectors, got shapes {a.shape} and {b.shape}")
+    n = a.size
+    if n == 0:
+        raise DataError("paired bootstrap got no units: there is nothing to compare")
+    diff = b - a  # (n,)
+    block = max(1, MAX_BLOCK // n)
+    means = np.empty(n_resamples, dtype=np.float64)  # (B,)
+    for start in range(0, n_resamples, block):
+        k = min(block, n_resamples - start)
+        indices = rng.integers(0, n, size=(k, n))  # (k, n): k resamples of n units each
+        means[start : start + k] = diff[indices].mean(axis=1)  # (k,)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    below = (np.count_nonzero(means <= 0) + 1) / (n_resamples + 1)
+    above = (np.count_nonzero(means >= 0) + 1) / (n_resamples + 1)
+    return BootstrapResult(
+        n_units=n,
+        acc_a=float(a.mean()),
+        acc_b=float(b.mean()),
+        delta=float(diff.mean()),
+        ci_low=float(low),
+        ci_high=float(high),
+        p_value=float(min(1.0, 2 * min(below, above))),
+    )
+
+
+def paired_units(cit: pd.DataFrame, coin: pd.DataFrame, column: str = "correct") -> pd.DataFrame:
     """Match two prediction frames on (task, group, prompt_id, idx).
 
-    Returns task, group, prompt_id, idx, cit, coin (booleans: the `correct` column of each), sorted by
-    the key. Both frames must hold exactly the same units; otherwise a DataError names one unmatched unit.
+    Returns task, group, prompt_id, idx, cit, coin (the `column` of each; booleans for `correct` and
+    `rank_correct`), sorted by the key. Both frames must hold exactly the same units; otherwise a
+    DataError names one unmatched unit.
     """
     key = list(UNIT_KEY)
-    left = cit[[*key, "correct"]].rename(columns={"correct": "cit"})
-    right = coin[[*key, "correct"]].rename(columns={"correct": "coin"})
+    left = cit[[*key, column]].rename(columns={column: "cit"})
+    right = coin[[*key, column]].rename(columns={column: "coin"})
     merged = left.merge(right, on=key, how="outer", indicator=True, validate="one_to_one")
     lonely = merged[merged["_merge"] != "both"]
     if not lonely.empty:
@@ -99,8 +139,9 @@ def paired_units(cit: pd.DataFrame, coin: pd.DataFrame) -> pd.DataFrame:
             "evaluate both models on the same prompts and rows"
         )
     merged = merged.drop(columns="_merge").sort_values(key).reset_index(drop=True)
-    merged["cit"] = merged["cit"].astype(bool)
-    merged["coin"] = merged["coin"].astype(bool)
+    if column in ("correct", "rank_correct"):
+        merged["cit"] = merged["cit"].astype(bool)
+        merged["coin"] = merged["coin"].astype(bool)
     return merged
 
 
@@ -196,6 +237,7 @@ __all__ = [
     "bootstrap_table",
     "format_p",
     "paired_bootstrap",
+    "paired_bootstrap_values",
     "paired_units",
     "significance_markdown",
 ]

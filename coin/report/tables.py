@@ -20,6 +20,10 @@ from coin.errors import DataError
 MODELS: tuple[str, ...] = ("base", "cit", "coin")
 # Extra per-cell numbers the evaluate stage may report; averaged over tasks in the extras table
 EXTRA_METRICS: tuple[str, ...] = ("invalid_rate", "consistency", "clean_cosine")
+DROP_METRICS: tuple[str, ...] = ("pdr", "rank_pdr")  # PromptBench's drop rate, generation / ranking
+RANK_METRICS: tuple[str, ...] = ("rank_acc_mean", "rank_acc_std")  # label-word ranking (eval.scoring both)
+ALIGN_METRICS: tuple[str, ...] = ("align_at_1", "centered_cosine", "cosine_margin", "group_separability")
+CELL_METRICS: tuple[str, ...] = (*EXTRA_METRICS, *DROP_METRICS, *RANK_METRICS, *ALIGN_METRICS)  # kept by metrics_frame
 
 MODEL_LABELS = {"base": "Base", "cit": "CIT", "coin": "COIN"}
 TASK_LABELS = {
@@ -89,7 +93,8 @@ def metrics_frame(
     """Long frame of every (model, task, group) cell: model, task, group, acc_mean, acc_std, extras.
 
     `metrics` maps a model name to its metrics document. Every task in `tasks` must have every group in
-    `groups` with `acc_mean` and `acc_std`; extras (EXTRA_METRICS) are kept where present, else NaN.
+    `groups` with `acc_mean` and `acc_std`; the other numbers (CELL_METRICS) are kept where present,
+    else NaN (also where null, e.g. the clean group's pdr).
     Rows come in the order models x tasks x groups as given.
     """
     rows = []
@@ -108,11 +113,11 @@ def metrics_frame(
                         raise DataError(f"metrics of {model}, {task}/{group}: {key} = {cell.get(key)!r} is not a number")
                 row = {"model": model, "task": task, "group": group, "acc_mean": float(cell["acc_mean"]),
                        "acc_std": float(cell["acc_std"])}
-                for key in EXTRA_METRICS:
+                for key in CELL_METRICS:
                     value = cell.get(key)
                     row[key] = float(value) if isinstance(value, (int, float)) else np.nan
                 rows.append(row)
-    return pd.DataFrame(rows, columns=["model", "task", "group", "acc_mean", "acc_std", *EXTRA_METRICS])
+    return pd.DataFrame(rows, columns=["model", "task", "group", "acc_mean", "acc_std", *CELL_METRICS])
 
 
 def _wide(cells: pd.DataFrame, keys: list[str], models: Sequence[str]) -> pd.DataFrame:
@@ -244,12 +249,15 @@ def table1_markdown(table: pd.DataFrame, models: Sequence[str] = MODELS) -> str:
     return _rows_markdown(table, "category", CATEGORY_LABELS, models)
 
 
-def extras_table(frame: pd.DataFrame, groups: Sequence[str], models: Sequence[str] = MODELS) -> pd.DataFrame:
-    """Mean over tasks of each extra metric (EXTRA_METRICS) per model and group, over the cells that report it.
+def extras_table(
+    frame: pd.DataFrame, groups: Sequence[str], models: Sequence[str] = MODELS, metrics: Sequence[str] = EXTRA_METRICS
+) -> pd.DataFrame:
+    """Mean over tasks of each of `metrics` per model and group, over the cells that report it (NaN
+    where none does, e.g. the clean group's pdr).
 
-    Columns: model, group, then the extra metrics at least one cell reported; empty when none is reported.
+    Columns: model, group, then the metrics at least one cell reported; empty when none is reported.
     """
-    present = [k for k in EXTRA_METRICS if k in frame.columns and frame[k].notna().any()]
+    present = [k for k in metrics if k in frame.columns and frame[k].notna().any()]
     if not present:
         return pd.DataFrame(columns=["model", "group"])
     cells = frame[frame["model"].isin(models) & frame["group"].isin(groups)]
@@ -258,10 +266,11 @@ def extras_table(frame: pd.DataFrame, groups: Sequence[str], models: Sequence[st
 
 
 def extras_markdown(table: pd.DataFrame) -> str:
-    """The extras table as markdown with three decimals."""
+    """The extras table as markdown with three decimals (n/a where a metric is undefined)."""
     metrics = [c for c in table.columns if c not in ("model", "group")]
     rows = [
-        [MODEL_LABELS.get(r["model"], r["model"]), GROUP_LABELS.get(r["group"], r["group"]), *(f"{r[m]:.3f}" for m in metrics)]
+        [MODEL_LABELS.get(r["model"], r["model"]), GROUP_LABELS.get(r["group"], r["group"]),
+         *("n/a" if pd.isna(r[m]) else f"{r[m]:.3f}" for m in metrics)]
         for r in table.to_dict("records")
     ]
     return markdown_table(["Model", "Group", *metrics], rows, numeric_from=2)
