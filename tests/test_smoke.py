@@ -144,3 +144,39 @@ def test_tiny_smoke_passes_and_leaves_the_tree_byte_identical(tmp_path, profile)
     assert _tree_state() == before
     kept = yaml.safe_load((tmp_path / "smoke" / "project" / "params.yaml").read_text())
     assert kept["model"]["lora"]["enabled"] is True and kept["loss"]["lambda"] in (100, 100.0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_paper_switches_meet_checkpointing_lora_init_adapter_dtype(tmp_path, dtype):
+    """The paper's model switches together on the smoke's stand-ins: gradient checkpointing, LoRA
+    continuing an init adapter, the dtype; one COIN-style forward (hidden states) and backward reach
+    every adapter weight, then the evaluated base (base + adapter) generates."""
+    import json
+
+    import torch
+
+    from coin.training.model import load_model, model_for_training
+    from pipeline.smoke import build_adapter, build_tiny_base
+
+    base, adapter = tmp_path / "hub-base", tmp_path / "adapter"
+    build_tiny_base({"path": str(base), "architecture": "LlamaForCausalLM", "tokenizer": "hub", "source": "x",
+                     "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64})
+    build_adapter({"path": str(adapter), "r": 4, "alpha": 8, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}, str(base))
+    folder = tmp_path / "models-base"  # what the base-model stage writes for a hub id: tokenizer + pointer
+    folder.mkdir()
+    from transformers import AutoTokenizer
+
+    AutoTokenizer.from_pretrained(str(base)).save_pretrained(str(folder))
+    (folder / "base.json").write_text(json.dumps({"base": str(base), "weights": "none", "adapter": str(adapter)}))
+    profile = merge(_resolved("paper.yaml"), {"model": {"base": str(base), "dtype": dtype, "lora": {"init_adapter": str(adapter)}}})
+    params = params_from_dict(profile)
+    model, _ = model_for_training(folder, params.model, seed=0)
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in name and p.dtype == torch.float32 for name, p in trainable.items())
+    ids = torch.randint(3, 100, (4, 10))
+    out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False, output_hidden_states=True)
+    (out.logits.float().logsumexp(-1).mean() + out.hidden_states[-1].float().pow(2).mean()).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0 for p in trainable.values())
+    evaluated, _ = load_model(folder, dtype)
+    assert type(evaluated).__name__ == "PeftModelForCausalLM"
+    assert evaluated.generate(input_ids=ids[:, :4], max_new_tokens=3, do_sample=False).shape == (4, 7)
