@@ -52,7 +52,7 @@ SIZES = {
     "default": Size(steps=2, mirror_train_rows=24, mirror_eval_rows=12, eval_rows=4, n_instructions=2,
                     attack_samples=2, query_budget=4, bootstrap_samples=100, real_gguf=True),
     # the test suite's: about a minute; every base becomes a tiny stand-in
-    "tiny": Size(steps=1, mirror_train_rows=16, mirror_eval_rows=8, eval_rows=2, n_instructions=2,
+    "tiny": Size(steps=1, mirror_train_rows=24, mirror_eval_rows=12, eval_rows=2, n_instructions=2,
                  attack_samples=1, query_budget=2, bootstrap_samples=100, real_gguf=False),
 }
 
@@ -184,9 +184,23 @@ def _replace_precision(plan: SmokePlan, cpu_bf16: bool, int8_reason: Optional[st
         plan.unchecked.append(f"model.load_in_8bit: {int8_reason}")
 
 
+def mirror_rows(source: str, size: Size) -> int:
+    """Train rows per mirror split: the size's; read as a local copy (a hub or local profile), FLAN's
+    largest train/validation hold-out (coin.data.examples, e.g. 200 trailing rte rows) more, so every
+    dataset keeps the size's rows after the split real data gets."""
+    from coin.data.examples import FORMATS
+
+    holdout = max(f.flan_holdout for f in FORMATS.values()) if source != "embedded" else 0  # 200
+    return holdout + size.mirror_train_rows
+
+
 def _shrink_sizes(plan: SmokePlan, size: Size) -> None:
     p = plan.params
-    _shrink(plan, "data.mirror_train_rows", size.mirror_train_rows)
+    rows = mirror_rows(p["data"]["source"], size)
+    if p["data"]["source"] == "embedded":
+        _shrink(plan, "data.mirror_train_rows", rows)
+    elif p["data"]["mirror_train_rows"] != rows:  # more rows than params.yaml's 200 where FLAN holds 200 out
+        plan.replace("data.mirror_train_rows", rows, f"size: FLAN's largest hold-out, {rows - size.mirror_train_rows} trailing rows, + {size.mirror_train_rows}")
     _shrink(plan, "data.mirror_eval_rows", size.mirror_eval_rows)
     _shrink(plan, "train.epochs", 1)
     entries = size.steps * p["train"]["batch_size"]

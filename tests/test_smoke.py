@@ -47,7 +47,7 @@ def test_paper_plan_replaces_only_what_cannot_run_here():
         "data.flan_templates": "/s/flan/flan/templates.py",
         "perturb.instructions": "/s/promptbench",
         "model.dtype": "float32",
-        "data.mirror_train_rows": 24,
+        "data.mirror_train_rows": 224,  # FLAN holds the last 200 train rows of rte (and others) out, then 24
         "data.mirror_eval_rows": 12,
         "sample.n_entries": 128,  # 2 optimizer steps of the profile's batch of 64
         "train.save_steps": 1,
