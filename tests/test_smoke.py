@@ -133,17 +133,31 @@ def _tree_state() -> dict[str, str]:
             "status": status, "cache": "\n".join(listing)}
 
 
-@pytest.mark.parametrize("profile", ["paper.yaml", "smollm2.yaml"])
+@pytest.mark.parametrize("profile", ["paper.yaml", "smollm2.yaml", "paper-8bit"])
 def test_tiny_smoke_passes_and_leaves_the_tree_byte_identical(tmp_path, profile):
+    path = f"configs/{profile}"
+    if profile == "paper-8bit":  # the third case: only where bitsandbytes is installed (it runs int8 on a CPU)
+        pytest.importorskip("bitsandbytes")
+        path = str(tmp_path / "paper-8bit.yaml")
+        Path(path).write_text(yaml.safe_dump(merge(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text()),
+                                                   {"model": {"load_in_8bit": True}})))
     before = _tree_state()
-    result = _smoke(f"configs/{profile}", "--size", "tiny", "--keep", str(tmp_path / "smoke"))
+    result = _smoke(path, "--size", "tiny", "--keep", str(tmp_path / "smoke"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    assert "  model.base: " in out and "-> " in out
-    assert "Running stage 'train-coin'" in out and "PASS: configs/" in out
+    assert "  model.base: " in out and "(tiny LlamaForCausalLM, the same architecture class" in out
+    assert "Running stage 'train-coin'" in out and f"PASS: {path} in " in out
     assert _tree_state() == before
     kept = yaml.safe_load((tmp_path / "smoke" / "project" / "params.yaml").read_text())
-    assert kept["model"]["lora"]["enabled"] is True and kept["loss"]["lambda"] in (100, 100.0)
+    assert kept["model"]["lora"]["enabled"] is True and kept["loss"]["lambda"] == 100
+    assert kept["model"]["load_in_8bit"] is (profile == "paper-8bit")
+
+
+def test_keep_must_name_a_new_or_empty_folder(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    result = _smoke("configs/paper.yaml", "--keep", str(tmp_path / "full"))
+    assert (result.returncode, result.stderr) == (2, f"error: --keep {tmp_path / 'full'} is not allowed: name a new or empty folder\n")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
