@@ -71,11 +71,11 @@ def base_facts(base: str):
 
 def int8_unavailable() -> Optional[str]:
     """Why model.load_in_8bit cannot be exercised here (None where it can): bitsandbytes must be installed
-    and quantise a layer to int8 and run it on this machine's device (its CPU backend does, from 0.46)."""
+    and quantise a probe layer to int8 and run it on this machine's device (0.50.2 does on an AVX2 CPU)."""
     import importlib.util
 
     if importlib.util.find_spec("bitsandbytes") is None:
-        return "bitsandbytes is not installed (pip install bitsandbytes; 0.50.2 runs LLM.int8 on an x86-64 CPU)"
+        return "bitsandbytes is not installed (pip install bitsandbytes==0.50.2: it runs LLM.int8 on an x86-64 CPU)"
     import torch
 
     from coin.training.model import inference_device
