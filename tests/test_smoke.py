@@ -133,7 +133,11 @@ def _tree_state() -> dict[str, str]:
             "status": status, "cache": "\n".join(listing)}
 
 
-@pytest.mark.parametrize("profile", ["paper.yaml", "smollm2.yaml", "paper-8bit"])
+@pytest.mark.parametrize("profile", [
+    "paper.yaml",  # the switches that meet only in the paper profile: in every suite run
+    pytest.param("smollm2.yaml", marks=pytest.mark.e2e),  # the e2e tier: converts SmolLM2's GGUF tokenizer
+    pytest.param("paper-8bit", marks=pytest.mark.e2e),  # and needs bitsandbytes, which is not in constraints.txt
+])
 def test_tiny_smoke_passes_and_leaves_the_tree_byte_identical(tmp_path, profile):
     path = f"configs/{profile}"
     if profile == "paper-8bit":  # the third case: only where bitsandbytes is installed (it runs int8 on a CPU)
