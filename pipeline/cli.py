@@ -14,6 +14,7 @@ from pipeline import (  # noqa: F401  (imported for their @app.command side effe
     profile,
     report,
     sample,
+    smoke,
     sweep,
     train,
 )

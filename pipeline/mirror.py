@@ -16,12 +16,17 @@ def mirror(
     params: Path = typer.Option(Path("params.yaml"), "--params", help="Parameters file."),
 ) -> None:
     """Build the embedded mirror (seed, data.mirror_train_rows, data.mirror_eval_rows) and write it atomically."""
+    from coin.params import load_params
+
+    typer.echo(write_mirror(load_params(params), out))
+
+
+def write_mirror(p, out: Path) -> str:
+    """Write the embedded mirror for params `p` into `out` (atomically); returns a one-line summary."""
     from coin.data.hub_layout import write_registry_repo
     from coin.embedded.mirror import build_mirror, mirror_class_labels
     from coin.io import atomic_dir
-    from coin.params import load_params
 
-    p = load_params(params)
     frames = build_mirror(p.seed, p.data.mirror_train_rows, p.data.mirror_eval_rows)
     by_repo: dict[str, dict[tuple[str | None, str], object]] = {}
     for (hub_id, config, split), frame in frames.items():
@@ -31,4 +36,4 @@ def mirror(
         for hub_id in sorted(by_repo):  # each repo as `hf download` of its Parquet revision leaves it
             write_registry_repo(tmp, hub_id, by_repo[hub_id], labels.get(hub_id))
     rows = sum(len(f) for f in frames.values())
-    typer.echo(f"mirror: {len(by_repo)} repos, {len(frames)} splits, {rows} rows -> {out}")
+    return f"mirror: {len(by_repo)} repos, {len(frames)} splits, {rows} rows -> {out}"

@@ -66,3 +66,17 @@ def tiny_lm():
     )
     model = LlamaForCausalLM(config).eval()
     return model, tokenizer
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: slow end-to-end runs, skipped unless `-m e2e` or COIN_E2E=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked e2e (a whole smoke run each) run only when asked: `pytest -m e2e` or COIN_E2E=1."""
+    if "e2e" in (config.option.markexpr or "") or os.environ.get("COIN_E2E") == "1":
+        return
+    skip = pytest.mark.skip(reason="e2e tier: run with `pytest -m e2e` or COIN_E2E=1")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
