@@ -291,4 +291,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from record import recorded  # benchmarks/record.py: the output, kept in reports/benchmarks/
+
+    with recorded(__file__):
+        main()
