@@ -61,10 +61,18 @@ def _space_checked(path: Path) -> Iterator[None]:
         yield
     except MachineError:
         raise MachineError(_no_space(path)) from None
-    except OSError as exc:
-        if exc.errno not in _OUT_OF_SPACE and "No space left on device" not in str(exc):  # pyarrow's IOError may lack errno
+    except Exception as exc:
+        if not out_of_space(exc):
             raise
         raise MachineError(_no_space(path)) from None
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """A full disk or quota: an OSError with ENOSPC / EDQUOT, or a library's error that wraps one (pyarrow's
+    IOError may lack the errno; safetensors raises SafetensorError naming StorageFull)."""
+    if isinstance(exc, OSError) and exc.errno in _OUT_OF_SPACE:
+        return True
+    return any(mark in str(exc) for mark in ("No space left on device", "StorageFull", "Disk quota exceeded"))
 
 
 def _no_space(path: Path) -> str:
