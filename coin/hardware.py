@@ -4,7 +4,7 @@ benchmarks share, and the dtype / precision choices made from it.
 A device "has bfloat16 units" when it multiplies bfloat16 natively: a CUDA GPU that reports bfloat16
 support, or a CPU whose /proc/cpuinfo flags list AVX-512 BF16 or AMX BF16. Elsewhere bfloat16 runs
 emulated: on the AVX2-only AMD EPYC this project was tested on, a SmolLM2-135M forward pass is
-several times slower in bfloat16 than in float32 (BF16_EMULATED_COST; benchmarks/bf16_cost.py).
+several times slower in bfloat16 than in float32 (BF16_EMULATED_COST, reports/benchmarks/bf16_cost.txt).
 
 This module sits at the bottom of the package (it imports only coin.errors), so coin/params,
 coin/training and coin/evaluation all import it without importing each other.
@@ -17,8 +17,8 @@ from pathlib import Path
 DTYPES = ("auto", "float32", "bfloat16", "float16")  # model.dtype
 PRECISIONS = ("auto", "float32", "bfloat16")  # eval.precision
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-# measured for issue 18 on the AVX2-only AMD EPYC (benchmarks/bf16_cost.py repeats the measurement)
-BF16_EMULATED_COST = "a SmolLM2-135M forward pass over 8 x 96 tokens took 9.34 s in bfloat16 against 1.40 s in float32 (6.7x) on an AVX2-only AMD EPYC"
+# measured by benchmarks/bf16_cost.py on the AVX2-only AMD EPYC (reports/benchmarks/bf16_cost.txt)
+BF16_EMULATED_COST = "a SmolLM2-135M forward pass over 8 x 96 tokens took 10.65 s in bfloat16 against 1.43 s in float32 (7.47x) on an AVX2-only AMD EPYC (reports/benchmarks/bf16_cost.txt)"
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
