@@ -41,10 +41,10 @@ bench: setup
 	PATH="$(BIN):$$PATH" $(BIN)/python benchmarks/stage_times.py
 
 # after a failed or killed stage or experiment: the last commit's params, lock, reports (uncached, in git)
-# and every cached output (models/, data/) as that lock names them
+# and every cached output (models/, data/) as that lock names them; outputs this clone's cache lacks are
+# left in place and named, with the command that recreates them (pipeline/restore.py)
 restore:
-	git checkout HEAD -- params.yaml dvc.lock reports
-	PATH="$(BIN):$$PATH" dvc checkout --force
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pipeline restore
 
 clean:
 	rm -rf $(VENV)

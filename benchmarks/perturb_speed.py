@@ -45,11 +45,15 @@ def synthetic_rows(tasks: list[str], n: int) -> pd.DataFrame:
 
 def load_reference(params, model_path: Path, sets: dict):
     """(model, tokenizer, source): the trained reference model, or a random one of model.tiny's size."""
+    from coin.hardware import choose_dtype, device_type
     from coin.training.model import build_tiny_model, load_model
     from coin.training.tokenizer import train_tokenizer
 
     if model_path.is_dir():
-        model, tokenizer = load_model(model_path, dtype=params.model.dtype)
+        dtype, said = choose_dtype(params.model.dtype, device_type())  # the stages' choice, said the same way
+        if said:
+            print(said)
+        model, tokenizer = load_model(model_path, dtype=dtype)
         return model, tokenizer, str(model_path)
     texts = [t for task in sets.values() for kind in task.values() for t in kind] * 4
     tokenizer = train_tokenizer(texts, params.model.tiny.vocab_size)

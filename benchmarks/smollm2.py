@@ -73,6 +73,7 @@ def main() -> None:
 
     from coin.evaluation.glue import label_words
     from coin.evaluation.precision import inference_precision
+    from coin.hardware import choose_dtype, device_type
     from coin.evaluation.scoring import generate, rank
     from coin.io import read_parquet
     from coin.schemas import TRAIN
@@ -101,14 +102,17 @@ def main() -> None:
         print(f"bfloat16 / float32 training speed: {medians['float32', 'cit'] / medians['bfloat16', 'cit']:.2f}x (cit), "
               f"{medians['float32', 'coin'] / medians['bfloat16', 'coin']:.2f}x (coin)\n")
 
-        params = smollm2_params("bfloat16")
-        model, tokenizer = load_model(base, params.model.dtype)
+        params = smollm2_params("auto")  # the profile's model.dtype: bfloat16 weights only with bfloat16 units
+        dtype, said = choose_dtype(params.model.dtype, device_type())
+        if said:
+            print(said)
+        model, tokenizer = load_model(base, dtype)
         prompts = eval_prompts(params, tokenizer, args.prompts, 0)
         words = label_words("rte")
         context, precision = inference_precision(params.eval.precision, model.device.type)
         ev = params.eval
         print(f"evaluation: {len(prompts)} chat prompts (~{len(tokenizer(prompts[0])['input_ids'])} tokens), batch {ev.batch_size}, "
-              f"{params.model.dtype} weights, {precision}, median of {args.repeats}")
+              f"{dtype} weights, {precision}, median of {args.repeats}")
         runs = {
             ("generate", True): lambda: generate(model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size),
             ("generate", False): lambda: generate(model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size, share_prefix=False),

@@ -125,14 +125,21 @@ def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, cloc
     """Median-ready step times on the same batches: {"cit_new", "coin_new", "cit_old", "coin_old" (the
     full-logit path): [s], "cit" / "coin": the new path's, "tokens",
     "shape", "n_params"}. `base` is a model folder, or None for the tiny model built from params."""
+    import dataclasses
+
     import torch
 
+    from coin.hardware import choose_dtype, device_type
     from coin.prompts.format import prompt_format
     from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import build_tiny_model, model_for_training, save_model_folder
     from coin.training.tokenizer import train_tokenizer
     from coin.training.trainer import CoinTrainer, Objective, training_arguments
 
+    dtype, said = choose_dtype(params.model.dtype, device_type())  # model.dtype auto, as the train stage resolves it
+    if said:
+        print(said)
+    params = dataclasses.replace(params, model=dataclasses.replace(params.model, dtype=dtype))
     with tempfile.TemporaryDirectory() as tmp:
         if base is None:
             texts = list(frame["prompt"]) + list(frame["positive_prompt"])
@@ -144,7 +151,7 @@ def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, cloc
         collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
         micro = params.train.micro_batch_size
         batches = [collator(dataset.rows[b * micro : (b + 1) * micro]) for b in range(steps + warmup)]
-        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
+        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), dtype, disable_tqdm=True)
         trainers = {}
         for name in NAMES:
             variant, path = name.split("_")

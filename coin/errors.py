@@ -11,3 +11,8 @@ class ParamsError(CoinError):
 
 class DataError(CoinError):
     """A data file or source that does not match its contract."""
+
+
+class MachineError(Exception):
+    """The machine, not the input, stopped a stage (a full disk while writing an output): the pipeline
+    prints the one-line message and exits with code 1."""

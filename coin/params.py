@@ -20,11 +20,10 @@ import yaml
 
 from coin.data.registry import EVAL_TASKS, FLAN_DATASETS
 from coin.errors import ParamsError
-from coin.evaluation.precision import PRECISIONS
+from coin.hardware import DTYPES, PRECISIONS
 from coin.prompts.format import EVAL_FORMATS, PROMPT_FORMATS
 
 SOURCES = ("embedded", "hub", "local")
-DTYPES = ("float32", "bfloat16", "float16")
 NEGATIVES = ("pair", "batch")
 POOLINGS = ("last", "mean", "max")
 GEN_REDUCTIONS = ("tokens", "views")
@@ -203,7 +202,7 @@ class ModelParams:
     """The base causal LM and how prompts are formatted for it (training and evaluation alike)."""
 
     base: str  # embedded-tiny | smollm2-135m-instruct | hub id | local model folder | local .gguf file
-    dtype: str  # weights' dtype: float32 | bfloat16 | float16 (a float16 base trains a float32 LoRA adapter)
+    dtype: str  # auto (bfloat16 where the device has bfloat16 units, else float32) | float32 | bfloat16 | float16 (a float16 base trains a float32 LoRA adapter)
     prompt_format: str  # alpaca (prompt_template*) | chat (the tokenizer's chat template)
     prompt_template: str  # with {instruction} and {input}
     prompt_template_no_input: str  # with {instruction}
@@ -515,6 +514,12 @@ def check_paths(params: Params) -> None:
         path = Path(value or "")
         if used and not (path.is_dir() if wanted == "folder" else path.is_file()):
             raise ParamsError(f"{key} = {value!r} is not an existing {wanted}: {allowed}")
+    if perturb.mode == "file":  # its head: random bytes named .parquet or .json stop here, before any stage runs
+        from coin.io import head_problem
+
+        problem = head_problem(perturb.file)
+        if problem:
+            raise ParamsError(f"perturb.file = {perturb.file!r} {problem}: give a JSON or Parquet prompt set")
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

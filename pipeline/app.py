@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import typer
 
-from coin.errors import CoinError
+from coin.errors import CoinError, MachineError
 
 app = typer.Typer(
     name="pipeline",
@@ -20,7 +20,8 @@ app = typer.Typer(
 
 
 def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a `CoinError` into one line on stderr and exit code 2 (no traceback for bad input)."""
+    """Turn a `CoinError` into one line on stderr and exit code 2 (no traceback for bad input), and a
+    `MachineError` (a full disk) into one line and exit code 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -29,6 +30,9 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
         except CoinError as exc:
             typer.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except MachineError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            sys.exit(1)
 
     return wrapper
 

@@ -13,6 +13,7 @@ from pipeline import (  # noqa: F401  (imported for their @app.command side effe
     prepare_eval,
     profile,
     report,
+    restore,
     sample,
     smoke,
     sweep,

@@ -36,9 +36,14 @@ def write_npz(path: str | Path, arrays: dict[str, Any]) -> None:
 
 
 def _load_model(path: Path, dtype: str) -> tuple[Any, Any]:
+    """The model folder in model.dtype (auto: bfloat16 where the device has bfloat16 units, said on one line)."""
+    from coin.hardware import choose_dtype, device_type
     from coin.training.model import load_model
 
-    return load_model(str(path), dtype)
+    chosen, said = choose_dtype(dtype, device_type())
+    if said:
+        typer.echo(said, err=True)
+    return load_model(str(path), chosen)
 
 
 def evaluate_model(

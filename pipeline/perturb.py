@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
+import pyarrow as pa
 import typer
 
 from coin.data.registry import EVAL_TASKS, INSTRUCTION_TASKS
 from coin.errors import CoinError, DataError
-from coin.io import read_parquet, write_parquet
+from coin.io import head_problem, read_parquet, write_parquet
 from coin.params import load_params
 from coin.schemas import EVAL_SET, PROMPTS
 from pipeline.app import app, stage
@@ -51,11 +52,19 @@ def read_prompt_file(path: str) -> pd.DataFrame:
     file = Path(path)
     if not file.is_file():
         raise CoinError(f"perturb.file = {path!r} does not exist: give a JSON or Parquet prompt set")
+    problem = head_problem(file)
+    if problem:
+        raise DataError(f"perturb.file = {path!r} {problem}: give a JSON or Parquet prompt set")
     if file.suffix == ".parquet":
-        frame = pd.read_parquet(file)
+        try:
+            frame = pd.read_parquet(file)
+        except (pa.ArrowException, OSError) as exc:  # a damaged file whose ends look right
+            raise DataError(f"perturb.file = {path!r} is not a readable Parquet file ({str(exc).strip().splitlines()[0]}): give a JSON or Parquet prompt set") from None
     elif file.suffix == ".json":
         try:
             records = json.loads(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"perturb.file = {path!r} is not JSON text (byte {exc.start} is not UTF-8): give a JSON or Parquet prompt set") from None
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: not valid JSON (line {exc.lineno}): expected a list of prompt records") from None
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -174,11 +183,15 @@ def make_tools(p: Any, cache_dir: Path) -> Any:
 
 def make_scorers(params: Any, model_path: Optional[str], tasks: dict[str, tuple[str, pd.DataFrame]]) -> dict[str, Any]:
     """A cached accuracy scorer per instruction task, from the reference model at `model_path`."""
+    from coin.hardware import choose_dtype, device_type
     from coin.training.model import load_model
 
     if not model_path or not Path(model_path).is_dir():
         raise CoinError(f"--model {model_path!r} is not a model folder: run the train-cit stage first (dvc repro)")
-    model, tokenizer = load_model(model_path, dtype=params.model.dtype)
+    dtype, said = choose_dtype(params.model.dtype, device_type())  # auto: bfloat16 only with bfloat16 units
+    if said:
+        typer.echo(said, err=True)
+    model, tokenizer = load_model(model_path, dtype=dtype)
     return accuracy_scorers(params, model, tokenizer, tasks)
 
 

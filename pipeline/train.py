@@ -14,6 +14,7 @@ picks or clears the checkpoint, writes DVCLive files and the final model.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -145,6 +146,7 @@ def run_training(
     from transformers import set_seed
 
     from coin.errors import CoinError
+    from coin.hardware import choose_dtype, device_type
     from coin.io import atomic_dir, read_parquet, write_json
     from coin.prompts.format import prompt_format
     from coin.schemas import TRAIN
@@ -159,6 +161,11 @@ def run_training(
     resolved = resolved_params(params, variant)
     processes, main = world_size(), rank() == 0
     torch.set_num_threads(torch_threads(processes))
+    dtype, said = choose_dtype(params.model.dtype, device_type())  # model.dtype auto -> bfloat16 | float32
+    if said and main:
+        typer.echo(said, err=True)
+    model_params = dataclasses.replace(params.model, dtype=dtype)
+    resolved["model"] = {**resolved["model"], "dtype": dtype}  # params.json and the resume fingerprint: what trains
 
     rows = read_parquet(train, TRAIN)
     dataset = EntryDataset(rows)
@@ -170,9 +177,9 @@ def run_training(
         join_process_group()
         resume = broadcast_object_list([resume])[0]
     set_seed(params.seed)
-    model, tokenizer = model_for_training(base, params.model, params.seed)
+    model, tokenizer = model_for_training(base, model_params, params.seed)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
-    args = training_arguments(params.train, params.seed, str(checkpoints), params.model.dtype, processes, **arg_overrides)
+    args = training_arguments(params.train, params.seed, str(checkpoints), dtype, processes, **arg_overrides)
     # rank 0 alone writes DVCLive files (the Trainer already saves checkpoints from rank 0 only)
     live_metrics = [LiveMetrics(live=Live(dir=str(live), save_dvc_exp=False, dvcyaml=None))] if main else []
     trainer = CoinTrainer(

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from coin.errors import CoinError
+from coin import hardware
 from coin.evaluation import precision
 from coin.params import merge, params_from_dict
 from coin.training import base_sources
@@ -89,12 +90,12 @@ def test_named_base_with_a_changed_file_is_refused(monkeypatch):
 
 
 def test_precision_falls_back_to_float32_and_says_so(monkeypatch):
-    assert precision.cpu_has_bf16("flags\t\t: fpu sse avx512f avx512_bf16 amx_tile\n")
-    assert not precision.cpu_has_bf16("flags\t\t: fpu sse avx2\n")
-    monkeypatch.setattr(precision, "bf16_supported", lambda device: False)
+    assert hardware.cpu_has_bf16("flags\t\t: fpu sse avx512f avx512_bf16 amx_tile\n")
+    assert not hardware.cpu_has_bf16("flags\t\t: fpu sse avx2\n")
+    monkeypatch.setattr(hardware, "bf16_units", lambda device: (False, "mocked"))
     _, said = precision.inference_precision("auto", "cpu")
     assert said == "float32 (this cpu has no bfloat16 units, so eval.precision = auto falls back)"
-    monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(hardware, "bf16_units", lambda device: (True, "mocked"))
     context, said = precision.inference_precision("auto", "cpu")
     assert said == "bfloat16 autocast on cpu"
     with context:

@@ -109,8 +109,7 @@ def test_lambda_reruns_only_the_coin_branch_and_metrics_diff_lists_keys(project)
     columns = json.loads(_run(project, "dvc", "exp", "show", "--json").stdout)[0]["data"]["metrics"]
     assert sum(len(_flat(doc["data"])) for doc in columns.values()) == 84
     # `make restore`: back to the last commit's run (params, lock, reports, cached outputs)
-    _run(project, "git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "reports")
-    _run(project, "dvc", "checkout", "--force", "-q")
+    _run(project, "python", "-m", "pipeline", "restore")
     assert _run(project, "git", "status", "--porcelain").stdout == ""
     assert "up to date" in _run(project, "dvc", "status").stdout
 

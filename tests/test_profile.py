@@ -53,7 +53,7 @@ def test_bad_profile_leaves_params_untouched(tmp_path):
 
 def test_smollm2_profile_sets_every_value(tmp_path):
     p = _applied(tmp_path, "smollm2")
-    assert (p.model.base, p.model.dtype, p.model.prompt_format) == ("smollm2-135m-instruct", "bfloat16", "chat")
+    assert (p.model.base, p.model.dtype, p.model.prompt_format) == ("smollm2-135m-instruct", "auto", "chat")
     lora = p.model.lora
     assert (lora.enabled, lora.r, lora.alpha, lora.dropout, lora.init_adapter) == (True, 16, 16, 0.05, None)
     assert lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]

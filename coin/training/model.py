@@ -32,7 +32,8 @@ WEIGHTS = ("full", "none", "lora")
 
 
 def torch_dtype(name: str):
-    """The torch dtype for a params name (float32 | bfloat16 | float16)."""
+    """The torch dtype for a params name (float32 | bfloat16 | float16; `auto` is resolved before, by
+    coin.hardware.choose_dtype)."""
     import torch
 
     table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -74,7 +75,9 @@ def inference_device():
     """The device evaluation runs on: the first CUDA GPU where there is one, else the CPU."""
     import torch
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from coin.hardware import device_type
+
+    return torch.device(device_type())
 
 
 def ensure_pad_token(tokenizer):
@@ -120,10 +123,19 @@ def _from_pretrained(source: str, dtype: str, load_in_8bit: bool):
         from transformers import BitsAndBytesConfig
 
         kwargs.update(quantization_config=BitsAndBytesConfig(load_in_8bit=True), device_map="auto")
+    from safetensors import SafetensorError
+
     try:
         return AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except OSError as exc:
         raise CoinError(f"cannot load model {source!r}: {str(exc).splitlines()[0]}") from None
+    except SafetensorError as exc:  # a cut-off or damaged weights file
+        raise CoinError(unreadable_weights(source, exc)) from None
+
+
+def unreadable_weights(folder: str | Path, exc: Exception) -> str:
+    """The one line for a model folder whose safetensors file cannot be read (truncated, damaged)."""
+    return f"cannot load model {str(folder)!r}: its weights are unreadable ({str(exc).splitlines()[0]}): rerun the stage that writes it (dvc repro -f -s <stage>)"
 
 
 def load_tokenizer(path: str | Path):
@@ -144,10 +156,14 @@ def _load_weights(path: str | Path, dtype: str, for_training: bool, load_in_8bit
     info = read_base_info(path)
     if info["weights"] == "lora":
         from peft import PeftModel
+        from safetensors import SafetensorError
 
         # the trained adapter continues any init adapter of its base: load the bare base under it
         base = _load_weights(resolve_base(info["base"], path), dtype, for_training, load_in_8bit, with_adapter=False)
-        return PeftModel.from_pretrained(base, str(path), is_trainable=for_training)
+        try:
+            return PeftModel.from_pretrained(base, str(path), is_trainable=for_training)
+        except SafetensorError as exc:
+            raise CoinError(unreadable_weights(path, exc)) from None
     model = _from_pretrained(str(path) if info["weights"] == "full" else info["base"], dtype, load_in_8bit)
     if with_adapter and info.get("adapter"):
         from peft import PeftModel
