@@ -52,31 +52,7 @@ def paired_bootstrap(
     """
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
-    if a.shape != b.shape or a.ndim != 1:
-        raise DataError(f"paired bootstrap needs two equal-length vectors, got shapes {a.shape} and {b.shape}")
-    n = a.size
-    if n == 0:
-        raise DataError("paired bootstrap got no units: there is nothing to compare")
-    diff = b.astype(np.int8) - a.astype(np.int8)  # (n,) in {-1, 0, 1}
-    block = max(1, MAX_BLOCK // n)
-    means = np.empty(n_resamples, dtype=np.float64)  # (B,)
-    for start in range(0, n_resamples, block):
-        k = min(block, n_resamples - start)
-        indices = rng.integers(0, n, size=(k, n))  # (k, n): k resamples of n units each
-        means[start : start + k] = diff[indices].mean(axis=1) * 100.0  # (k,)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    below = (np.count_nonzero(means <= 0) + 1) / (n_resamples + 1)
-    above = (np.count_nonzero(means >= 0) + 1) / (n_resamples + 1)
-    return BootstrapResult(
-        n_units=n,
-        acc_a=float(a.mean() * 100.0),
-        acc_b=float(b.mean() * 100.0),
-        delta=float(diff.mean() * 100.0),
-        ci_low=float(low),
-        ci_high=float(high),
-        p_value=float(min(1.0, 2 * min(below, above))),
-    )
+    return _paired(a.astype(np.float64), b.astype(np.float64), n_resamples, confidence, rng, scale=100.0)
 
 
 def paired_bootstrap_values(
@@ -91,6 +67,12 @@ def paired_bootstrap_values(
     percentile interval and add-one p-value."""
     a = np.asarray(values_a, dtype=np.float64)
     b = np.asarray(values_b, dtype=np.float64)
+    return _paired(a, b, n_resamples, confidence, rng, scale=1.0)
+
+
+def _paired(a: np.ndarray, b: np.ndarray, n_resamples: int, confidence: float, rng: np.random.Generator, scale: float) -> BootstrapResult:
+    """The shared resampling of both paired bootstraps: a, b are (n,) float vectors, d = b - a; the
+    means are multiplied by `scale` (100 for 0/1 correctness: percent)."""
     if a.shape != b.shape or a.ndim != 1:
         raise DataError(f"paired bootstrap needs two equal-length vectors, got shapes {a.shape} and {b.shape}")
     n = a.size
@@ -102,16 +84,16 @@ def paired_bootstrap_values(
     for start in range(0, n_resamples, block):
         k = min(block, n_resamples - start)
         indices = rng.integers(0, n, size=(k, n))  # (k, n): k resamples of n units each
-        means[start : start + k] = diff[indices].mean(axis=1)  # (k,)
+        means[start : start + k] = diff[indices].mean(axis=1) * scale  # (k,)
     alpha = 1.0 - confidence
     low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     below = (np.count_nonzero(means <= 0) + 1) / (n_resamples + 1)
     above = (np.count_nonzero(means >= 0) + 1) / (n_resamples + 1)
     return BootstrapResult(
         n_units=n,
-        acc_a=float(a.mean()),
-        acc_b=float(b.mean()),
-        delta=float(diff.mean()),
+        acc_a=float(a.mean() * scale),
+        acc_b=float(b.mean() * scale),
+        delta=float(diff.mean() * scale),
         ci_low=float(low),
         ci_high=float(high),
         p_value=float(min(1.0, 2 * min(below, above))),
