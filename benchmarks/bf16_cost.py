@@ -13,9 +13,7 @@ coin.hardware.BF16_EMULATED_COST; output committed as reports/benchmarks/bf16_co
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,16 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def cpu_model() -> str:
-    path = Path("/proc/cpuinfo")
-    lines = path.read_text().splitlines() if path.is_file() else []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor() or "unknown")
-
-
 def main() -> None:
+    from record import machine_line
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=96)
@@ -45,17 +36,15 @@ def main() -> None:
 
     import torch
 
-    from coin.hardware import bf16_units, cpu_flags, device_type
+    from coin.hardware import bf16_units, device_type
     from coin.training.model import load_model
     from pipeline.base_model import build_base
     from pipeline.train import cpu_threads
     from smollm2 import smollm2_params
 
     torch.set_num_threads(cpu_threads())
-    flags = cpu_flags()
     device = device_type()
-    print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; CPU {cpu_model()}; "
-          f"flags {' '.join(f for f in ISA_FLAGS if f in flags) or 'none of ' + ', '.join(ISA_FLAGS)}")
+    print(machine_line())
     print(f"torch {torch.__version__}, ATen CPU capability {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads; "
           f"device {device}: bfloat16 units {bf16_units(device)}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,6 @@ so read the ratios loosely on a shared machine). Output committed as reports/ben
 from __future__ import annotations
 
 import argparse
-import datetime
 import hashlib
 import json
 import os
@@ -71,6 +70,8 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    from record import machine_line
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=str(ROOT / "models" / "base"))
     parser.add_argument("--train", default=str(ROOT / "data" / "train.parquet"))
@@ -83,15 +84,10 @@ def main() -> None:
         child(args)
         return
 
-    import torch
+    import torch  # noqa: F401 (machine_line reports its thread count)
     from safetensors.torch import load_file
 
-    from bf16_cost import ISA_FLAGS, cpu_model
-    from coin.hardware import cpu_flags
-
-    flags = cpu_flags()
-    print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; CPU {cpu_model()}; "
-          f"flags {' '.join(f for f in ISA_FLAGS if f in flags)}; torch {torch.__version__}")
+    print(machine_line())
     print(f"CIT training, {args.steps} optimizer steps, {args.size} model, data {Path(args.train).name}, base {Path(args.base).name}")
     print(f"{'setting':<30}{'environment':<44}{'ATen':>8}{'thr':>4}  {'sha256':<12}{'same':>6}{'max |dw|':>11}{'s':>7}{'ratio':>7}")
     first = None

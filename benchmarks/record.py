@@ -37,6 +37,19 @@ def cpu_facts(cpuinfo: str) -> tuple[str, dict[str, bool]]:
     return model, {flag: flag in flags for flag in FLAGS}
 
 
+def machine_line() -> str:
+    """One line for a benchmark to print: the CPU model, its FLAGS present and torch's thread count."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    model, flags = cpu_facts(cpuinfo)
+    present = " ".join(flag for flag, has in flags.items() if has) or "none of " + ", ".join(FLAGS)
+    torch = sys.modules.get("torch")
+    threads = f"{torch.get_num_threads()} torch threads" if torch else "torch not imported"
+    return f"CPU {model}; instruction set: {present}; {threads}"
+
+
 def header(command: list[str]) -> str:
     """The lines that say when, from which commit and on which machine a benchmark ran."""
     try:

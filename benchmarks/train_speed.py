@@ -20,9 +20,7 @@ The last line reads, for the machine's fastest dtype:
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,34 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 VARIANTS = ("cit", "coin")
 PATHS = ("old", "new")
-
-
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def instruction_set(flags: set[str]) -> str:
-    wide = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    return " ".join(wide) or "none of avx2/avx512/amx"
 
 
 def padding_share(batches) -> float:
@@ -264,10 +236,11 @@ def main() -> None:
     from train_step import synthetic_entries
 
     torch.set_num_threads(args.threads or cpu_threads())
-    flags = cpu_flags()
-    dtypes = ["float32"] + (["bfloat16"] if any(f in flags for f in BF16_FLAGS) else [])
-    print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; CPU {cpu_model()}; instruction set: {instruction_set(flags)}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    from coin.hardware import cpu_has_bf16
+    from record import machine_line
+
+    dtypes = ["float32"] + (["bfloat16"] if cpu_has_bf16() else [])
+    print(machine_line())
     if "bfloat16" not in dtypes:
         print("bfloat16 skipped: this CPU has no bfloat16 units (no avx512_bf16 / amx_bf16 flag), bfloat16 would be emulated")
     print(f"repeats {args.repeats} (median), {args.steps} micro-batches each, {args.warmup} warm-up\n")

@@ -204,14 +204,12 @@ def main() -> None:
     from coin.schemas import TRAIN
     from pipeline.train import cpu_threads
 
-    import datetime
 
-    from train_speed import cpu_flags, cpu_model, instruction_set
+    from record import machine_line
 
     params = load_params(args.params)
     torch.set_num_threads(args.threads or cpu_threads())
-    print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; CPU {cpu_model()}; instruction set: "
-          f"{instruction_set(cpu_flags())}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(machine_line())
     frame = read_parquet(args.train, TRAIN) if args.train else synthetic_entries(200, params.seed)
     result = step_times(params, args.base, frame, args.steps, args.warmup, args.clock)
     micro, tokens = params.train.micro_batch_size, result["tokens"]
