@@ -5,8 +5,8 @@ machine in minutes, offline: a base model it cannot download or that is too larg
 of the same architecture class, saved as a hub-layout folder; an init adapter becomes a tiny PEFT
 adapter of the profile's shape (r, alpha, dropout, target modules); hub or local data sources become
 the embedded mirror (already in the hub layout) read as a local copy; pinned FLAN templates and
-PromptBench instructions become the embedded ones written in the pinned layouts; bfloat16 becomes
-float32 on a CPU without bfloat16 units; sizes (rows, entries, steps, attack budget) shrink. Every
+PromptBench instructions become the embedded ones written in the pinned layouts; an explicit bfloat16
+becomes float32 on a CPU without bfloat16 units (`auto` stays: the stages resolve it); sizes (rows, entries, steps, attack budget) shrink. Every
 other value stays as the profile sets it. `plan_smoke` decides all of that from the resolved params and
 facts the caller gathered (no IO here); pipeline/smoke.py builds the stand-ins and runs DVC.
 """
@@ -177,6 +177,8 @@ def _replace_precision(plan: SmokePlan, cpu_bf16: bool, int8_reason: Optional[st
         if model["dtype"] == "bfloat16":
             plan.replace("model.dtype", "float32", why)
             plan.unchecked.append("bfloat16 weights (model.dtype): run the smoke on a CPU with avx512_bf16 or amx_bf16")
+        elif model["dtype"] == "auto":  # kept: the stages resolve it (coin.hardware), to float32 here
+            plan.unchecked.append("bfloat16 weights (model.dtype auto runs float32 here): run the smoke on a CPU with avx512_bf16 or amx_bf16")
         if evaluation["precision"] == "bfloat16":
             plan.replace("eval.precision", "float32", why)
     if model["load_in_8bit"] and int8_reason:

@@ -217,7 +217,7 @@ def _fail(message: str, folder: Path) -> None:
 
 def run_smoke(profile_path: Path, params_path: Path, folder: Path, size: str) -> float:
     """The whole smoke run in `folder` (stand-ins/, project/, logs/); returns the seconds it took."""
-    from coin.evaluation.precision import cpu_has_bf16
+    from coin.hardware import cpu_has_bf16
     from coin.params import check_paths, params_from_dict
     from coin.smoke import experiment_lambda, failure_summary, plan_smoke
     from pipeline.profile import apply_profile

@@ -230,13 +230,16 @@ def test_evaluate_on_two_processes_writes_what_one_process_writes(tmp_path, tiny
             np.testing.assert_allclose(a[key], b[key], atol=1e-6) if key == "states" else np.testing.assert_array_equal(a[key], b[key])
 
 
-def test_accelerate_configs_load_for_two_bf16_processes():
+def test_accelerate_configs_load_for_two_processes():
+    """ddp.yaml launches as train.processes: 2 does (mixed_precision no: the weights' dtype is model.dtype);
+    the sharded configs keep bf16 mixed precision for the paper profile."""
     from accelerate.commands.config.config_args import load_config_from_file
 
     kinds = {}
     for name in ("ddp", "fsdp", "zero2", "zero3"):
         config = load_config_from_file(str(ROOT / "configs" / "accelerate" / f"{name}.yaml"))
-        assert (config.num_processes, config.num_machines, config.mixed_precision) == (2, 1, "bf16"), name
+        precision = "no" if name == "ddp" else "bf16"
+        assert (config.num_processes, config.num_machines, config.mixed_precision) == (2, 1, precision), name
         kinds[name] = (config.distributed_type.value, (config.deepspeed_config or {}).get("zero_stage"),
                        (config.fsdp_config or {}).get("fsdp_sharding_strategy"))
     assert kinds == {"ddp": ("MULTI_GPU", None, None), "fsdp": ("FSDP", None, "FULL_SHARD"),

@@ -67,7 +67,7 @@ def test_reference_rows_show_type_default_allowed_and_description():
     text = params_reference(_defaults())
     assert "| `loss.lambda` | float | `1000.0` | >= 0 | yaml key `lambda`: upper bound of the contrastive weight |" in text
     assert "| `data.local_dir` | str or null | `null` | - |" in text
-    assert "| `model.dtype` | str | `\"float32\"` | one of float32, bfloat16, float16 |" in text
+    assert "| `model.dtype` | str | `\"float32\"` | one of auto, float32, bfloat16, float16 |" in text
 
 
 def test_params_doc_command_prints_and_writes(tmp_path):

@@ -46,7 +46,6 @@ def test_paper_plan_replaces_only_what_cannot_run_here():
         "data.local_dir": "/s/mirror",
         "data.flan_templates": "/s/flan/flan/templates.py",
         "perturb.instructions": "/s/promptbench",
-        "model.dtype": "float32",
         "data.mirror_train_rows": 224,  # FLAN holds the last 200 train rows of rte (and others) out, then 24
         "data.mirror_eval_rows": 12,
         "sample.n_entries": 128,  # 2 optimizer steps of the profile's batch of 64
@@ -69,6 +68,7 @@ def test_paper_plan_replaces_only_what_cannot_run_here():
     assert (after["train.batch_size"], after["train.micro_batch_size"], after["eval.max_new_tokens"]) == (64, 2, 7)
     assert plan.builds["adapter"] == {"path": "/s/adapter", "r": 16, "alpha": 16, "dropout": 0.05,
                                       "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}
+    assert after["model.dtype"] == "auto" and plan.unchecked[0].startswith("bfloat16 weights (model.dtype auto runs float32 here)")
     assert resolved["model"]["base"] == "yahma/llama-7b-hf"  # the input is not modified
 
 
@@ -76,7 +76,7 @@ def test_bfloat16_stays_on_a_cpu_with_bfloat16_units_and_8bit_says_why():
     resolved = merge(_resolved("paper.yaml"), {"model": {"load_in_8bit": True}})
     plan = plan_smoke(resolved, LLAMA_HUB, False, cpu_bf16=True, int8_reason="needs a CUDA GPU", size="default", standin_dir=STANDINS)
     now = {s.key: s for s in plan.standins}
-    assert plan.params["model"]["dtype"] == "bfloat16" and "model.dtype" not in now
+    assert plan.params["model"]["dtype"] == "auto" and "model.dtype" not in now  # auto: bfloat16 on this CPU
     assert now["model.load_in_8bit"].line() == "model.load_in_8bit: True -> False (cannot check it here: needs a CUDA GPU)"
     assert plan.unchecked == ["model.load_in_8bit: needs a CUDA GPU"]
 

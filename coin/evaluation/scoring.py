@@ -381,7 +381,7 @@ def _generate(
                     states[i] = last[row]
             ranked = [(row, i) for row, i in enumerate(batch.rows) if tails[i]]
             if ranked:
-                cache.crop(pre.mask.shape[1])  # drop the generated tokens: the cache holds the prompts again
+                cache.crop(pre.mask.shape[1] - cache.get_seq_length())  # minus the generated tokens (transformers 5 crops by a negative count): the cache holds the prompts again
                 prompt_pass = _Prefill(pre.logits, None, cache, pre.mask, pre.next_position)
                 flat = [tail for _, i in ranked for tail in tails[i]]
                 select = [row for row, i in ranked for _ in tails[i]]
