@@ -115,7 +115,6 @@ def measure(model, trainers, batches, repeats: int, warmup: int) -> dict:
 def profile_step(model, trainer, collator, entries, optimizer) -> dict[str, float]:
     """One step under torch.profiler: ms per part (collation, forward body, output layer, loss,
     backward, optimizer) and the top operators by self CPU time."""
-    import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
     from coin.training.head import output_layer

@@ -69,20 +69,15 @@ NAMES = ["cit_new", "coin_new", "cit_old", "coin_old"]
 def padding_shares(params: Any, base: Any, frame: Any, windows: list[int]) -> dict[int, float]:
     """{window: padding share of epoch 0's micro-batches in the PairSampler order with that length window}."""
     from coin.prompts.format import prompt_format
-    from coin.training.collator import CoinCollator, EntryDataset, PairSampler
+    from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import load_tokenizer
+    from train_speed import ordered_batches, padding_share
 
     tokenizer = load_tokenizer(base)
     dataset = EntryDataset(frame)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
     micro = params.train.micro_batch_size
-    lengths = collator.entry_lengths(dataset.rows)
-    shares = {}
-    for window in windows:
-        order = list(PairSampler(dataset.pair_ids, dataset.roles, params.seed, lengths, micro, window))
-        masks = [collator([dataset.rows[i] for i in order[b : b + micro]])["attention_mask"] for b in range(0, len(order), micro)]
-        shares[window] = 1 - sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
-    return shares
+    return {window: padding_share(ordered_batches(dataset, collator, micro, params.seed, window)) for window in windows}
 
 
 def order_times(params: Any, base: Any, frame: Any, window: int, steps: int, repeats: int, clock: str = "wall") -> dict[str, Any]:
@@ -90,19 +85,16 @@ def order_times(params: Any, base: Any, frame: Any, window: int, steps: int, rep
     and in the length-grouped order of `window` (train.group_by_length); with steps a multiple of window both
     hold the same entries, so the time ratio is the speed-up. {"plain": [s per repeat], "grouped": [...], "padding"}."""
     from coin.prompts.format import prompt_format
-    from coin.training.collator import CoinCollator, EntryDataset, PairSampler
+    from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import model_for_training
     from coin.training.trainer import CoinTrainer, Objective, training_arguments
+    from train_speed import ordered_batches, padding_share
 
     model, tokenizer = model_for_training(base, params.model, params.seed)
     dataset = EntryDataset(frame)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
     micro = params.train.micro_batch_size
-    lengths = collator.entry_lengths(dataset.rows)
-    batches = {}
-    for name, w in (("plain", 0), ("grouped", window)):
-        order = list(PairSampler(dataset.pair_ids, dataset.roles, params.seed, lengths, micro, w))
-        batches[name] = [collator([dataset.rows[i] for i in order[b * micro : (b + 1) * micro]]) for b in range(steps)]
+    batches = {name: ordered_batches(dataset, collator, micro, params.seed, w)[:steps] for name, w in (("plain", 0), ("grouped", window))}
     with tempfile.TemporaryDirectory() as tmp:
         args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
         trainer = CoinTrainer(model=model, args=args, objective=Objective.for_variant("coin", params.loss))
@@ -117,8 +109,7 @@ def order_times(params: Any, base: Any, frame: Any, window: int, steps: int, rep
                     model.zero_grad(set_to_none=True)
                 if repeat:  # the first round warms up
                     times[name].append(timer() - start)
-    masks = {name: [b["attention_mask"] for b in bs] for name, bs in batches.items()}
-    return {**times, "padding": {n: 1 - sum(int(m.sum()) for m in ms) / sum(m.numel() for m in ms) for n, ms in masks.items()}}
+    return {**times, "padding": {name: padding_share(bs) for name, bs in batches.items()}}
 
 
 def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, clock: str = "wall") -> dict[str, Any]:
