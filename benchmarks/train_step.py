@@ -80,6 +80,18 @@ def padding_shares(params: Any, base: Any, frame: Any, windows: list[int]) -> di
     return {window: padding_share(ordered_batches(dataset, collator, micro, params.seed, window)) for window in windows}
 
 
+def with_resolved_dtype(params: Any) -> Any:
+    """params with model.dtype resolved as the train stage resolves it (auto -> bfloat16 | float32), said on one line."""
+    import dataclasses
+
+    from coin.hardware import choose_dtype, device_type
+
+    dtype, said = choose_dtype(params.model.dtype, device_type())
+    if said:
+        print(said)
+    return dataclasses.replace(params, model=dataclasses.replace(params.model, dtype=dtype))
+
+
 def order_times(params: Any, base: Any, frame: Any, window: int, steps: int, repeats: int, clock: str = "wall") -> dict[str, Any]:
     """Seconds for the first `steps` micro-batches of epoch 0 (coin, the default path) in the plain pair order
     and in the length-grouped order of `window` (train.group_by_length); with steps a multiple of window both
@@ -90,6 +102,7 @@ def order_times(params: Any, base: Any, frame: Any, window: int, steps: int, rep
     from coin.training.trainer import CoinTrainer, Objective, training_arguments
     from train_speed import ordered_batches, padding_share
 
+    params = with_resolved_dtype(params)
     model, tokenizer = model_for_training(base, params.model, params.seed)
     dataset = EntryDataset(frame)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
@@ -116,21 +129,15 @@ def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, cloc
     """Median-ready step times on the same batches: {"cit_new", "coin_new", "cit_old", "coin_old" (the
     full-logit path): [s], "cit" / "coin": the new path's, "tokens",
     "shape", "n_params"}. `base` is a model folder, or None for the tiny model built from params."""
-    import dataclasses
-
     import torch
 
-    from coin.hardware import choose_dtype, device_type
     from coin.prompts.format import prompt_format
     from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import build_tiny_model, model_for_training, save_model_folder
     from coin.training.tokenizer import train_tokenizer
     from coin.training.trainer import CoinTrainer, Objective, training_arguments
 
-    dtype, said = choose_dtype(params.model.dtype, device_type())  # model.dtype auto, as the train stage resolves it
-    if said:
-        print(said)
-    params = dataclasses.replace(params, model=dataclasses.replace(params.model, dtype=dtype))
+    params = with_resolved_dtype(params)
     with tempfile.TemporaryDirectory() as tmp:
         if base is None:
             texts = list(frame["prompt"]) + list(frame["positive_prompt"])
@@ -142,7 +149,7 @@ def step_times(params: Any, base: Any, frame: Any, steps: int, warmup: int, cloc
         collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
         micro = params.train.micro_batch_size
         batches = [collator(dataset.rows[b * micro : (b + 1) * micro]) for b in range(steps + warmup)]
-        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), dtype, disable_tqdm=True)
+        train_args = training_arguments(params.train, params.seed, str(Path(tmp) / "ckpt"), params.model.dtype, disable_tqdm=True)
         trainers = {}
         for name in NAMES:
             variant, path = name.split("_")
