@@ -240,6 +240,7 @@ class TrainParams:
     resume: str  # auto: continue the same run's last complete checkpoint | never: retrain from scratch
     processes: int  # 1: one process (today's path) | N > 1: `accelerate launch` DDP over N processes (GPUs, else CPU/gloo)
     group_by_length: int  # 0: off | W >= 1: pairs sorted by length within seeded windows of W micro-batches (less padding)
+    seed: Optional[int]  # the adapter's initialisation, dropout and the data order: null = the global seed | N >= 0 (retrain with another seed, data stages cached)
 
     def validate(self) -> None:
         _positive("train.learning_rate", self.learning_rate)
@@ -263,6 +264,8 @@ class TrainParams:
         _choice("train.resume", self.resume, RESUMES)
         _at_least("train.processes", self.processes, 1)
         _at_least("train.group_by_length", self.group_by_length, 0)
+        if self.seed is not None:
+            _at_least("train.seed", self.seed, 0)
         if self.batch_size % (self.micro_batch_size * self.processes):
             raise ParamsError(
                 f"train.processes = {self.processes} is not allowed: batch_size ({self.batch_size}) must be a multiple of "
@@ -488,6 +491,11 @@ def eval_source(params: Params) -> tuple[str, Optional[str]]:
     return params.eval.source, params.eval.local_dir
 
 
+def train_seed(params: Params) -> int:
+    """The seed of a training run (adapter initialisation, dropout, data order): train.seed, else the global seed."""
+    return params.seed if params.train.seed is None else params.train.seed
+
+
 def check_paths(params: Params) -> None:
     """Every path-valued param the run will use names an existing file or folder (relative to the
     working directory, the project root). check-params runs this, so a missing path fails before DVC
@@ -551,4 +559,5 @@ __all__ = [
     "load_params",
     "merge",
     "params_from_dict",
+    "train_seed",
 ]

@@ -37,6 +37,8 @@ def resolved_params(params, variant: str) -> dict[str, Any]:
     raw = params.to_dict()
     # how to start and how many processes, not what is trained (N processes give the 1-process result)
     train = {k: v for k, v in raw["train"].items() if k not in ("resume", "processes")}
+    if train["seed"] is None:  # the global seed (kept above): the same run, and the same params.json, as before train.seed
+        del train["seed"]
     out = {"variant": variant, "seed": raw["seed"], "model": raw["model"], "train": train,
            "sample": {"cutoff_len": raw["sample"]["cutoff_len"]}}
     if variant == "coin":
@@ -148,6 +150,7 @@ def run_training(
     from coin.errors import CoinError
     from coin.hardware import choose_dtype, device_type
     from coin.io import atomic_dir, read_parquet, write_json
+    from coin.params import train_seed
     from coin.prompts.format import prompt_format
     from coin.schemas import TRAIN
     from coin.training.collator import CoinCollator, EntryDataset
@@ -176,10 +179,11 @@ def run_training(
 
         join_process_group()
         resume = broadcast_object_list([resume])[0]
-    set_seed(params.seed)
-    model, tokenizer = model_for_training(base, model_params, params.seed)
+    seed = train_seed(params)
+    set_seed(seed)
+    model, tokenizer = model_for_training(base, model_params, seed)
     collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len)
-    args = training_arguments(params.train, params.seed, str(checkpoints), dtype, processes, **arg_overrides)
+    args = training_arguments(params.train, seed, str(checkpoints), dtype, processes, **arg_overrides)
     # rank 0 alone writes DVCLive files (the Trainer already saves checkpoints from rank 0 only)
     live_metrics = [LiveMetrics(live=Live(dir=str(live), save_dvc_exp=False, dvcyaml=None))] if main else []
     trainer = CoinTrainer(
@@ -190,7 +194,7 @@ def run_training(
         processing_class=tokenizer,
         callbacks=[*live_metrics, *callbacks],
         objective=objective,
-        seed=params.seed,
+        seed=seed,
         length_window=params.train.group_by_length,
     )
     if resume and main:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 import pipeline.profile  # noqa: F401  (registers the command)
@@ -57,13 +58,25 @@ def test_smollm2_profile_sets_every_value(tmp_path):
     lora = p.model.lora
     assert (lora.enabled, lora.r, lora.alpha, lora.dropout, lora.init_adapter) == (True, 16, 16, 0.05, None)
     assert lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
-    assert (p.sample.n_entries, p.sample.cutoff_len) == (384, 256)
+    assert (p.sample.n_entries, p.sample.cutoff_len) == (1536, 256)
     assert (p.train.learning_rate, p.train.batch_size, p.train.micro_batch_size, p.train.epochs) == (3e-4, 16, 4, 1.0)
-    assert (p.train.warmup_ratio, p.train.logging_steps, p.train.save_steps) == (0.1, 2, 8)
+    assert (p.train.warmup_ratio, p.train.logging_steps, p.train.save_steps) == (0.1, 2, 16)
+    assert (p.train.group_by_length, p.train.seed) == (8, None)
     assert (p.loss.lam, p.loss.temperature, p.loss.negatives) == (1000.0, 0.05, "pair")
-    assert (p.perturb.n_instructions, p.perturb.n_attack_samples, p.perturb.query_budget) == (6, 4, 8)
+    assert (p.perturb.n_instructions, p.perturb.n_attack_samples, p.perturb.query_budget) == (4, 4, 8)
     assert p.perturb.groups == ["deepwordbug", "textfooler", "checklist", "semantic"]
     assert p.eval.tasks == ["sst2", "cola", "qqp", "mrpc", "mnli", "mnli_m", "mnli_mm", "qnli", "rte", "wnli"]
-    assert (p.eval.n_samples, p.eval.scoring, p.eval.parse, p.eval.max_new_tokens) == (8, "generate", "mention", 10)
+    assert (p.eval.n_samples, p.eval.scoring, p.eval.parse, p.eval.max_new_tokens) == (24, "both", "mention", 10)
     assert (p.eval.batch_size, p.eval.precision) == (32, "auto")
     assert p.data.datasets == load_params(ROOT / "params.yaml").data.datasets and len(p.data.datasets) == 25
+    # every value the profile names is asserted above: a new key needs its own line here
+    named = yaml.safe_load((ROOT / "configs" / "smollm2.yaml").read_text())
+    assert sum(1 for _ in _leaves(named)) == 34
+
+
+def _leaves(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"

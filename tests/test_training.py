@@ -216,6 +216,28 @@ def test_train_stage_resumes_to_the_same_steps_and_weights(base_dir, tmp_path):
     assert saved["variant"] == "cit" and "loss" not in saved and saved["train"]["learning_rate"] == 0.02
 
 
+def test_train_seed_defaults_to_the_global_seed_and_a_second_seed_is_another_run(base_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from coin.params import train_seed
+    from pipeline.train import resolved_params, run_training
+
+    train = tmp_path / "train.parquet"
+    write_parquet(train_frame(), train, TRAIN)
+    default, same, other = make_params(), make_params(train={"seed": 7}), make_params(train={"seed": 8})
+    assert (train_seed(default), train_seed(same), train_seed(other)) == (7, 7, 8)
+    assert "seed" not in resolved_params(default, "cit")["train"]  # null: params.json as before train.seed
+    assert resolved_params(other, "cit")["train"]["seed"] == 8
+    weights = {}
+    for name, params in (("default", default), ("same", same), ("other", other)):
+        run_training(params, "cit", base_dir, train, tmp_path / name, tmp_path / f"ck_{name}", tmp_path / f"live_{name}", disable_tqdm=True)
+        weights[name] = load_file(tmp_path / name / "model.safetensors")
+    assert all(torch.equal(weights["default"][k], weights["same"][k]) for k in weights["default"])
+    assert not all(torch.equal(weights["default"][k], weights["other"][k]) for k in weights["default"])
+    with pytest.raises(CoinError, match=r"^train.seed = -1 is not allowed: must be >= 0$"):
+        make_params(train={"seed": -1})
+
+
 def test_a_kill_during_a_checkpoint_save_resumes_from_the_previous_complete_one(base_dir, tmp_path, monkeypatch):
     from safetensors.torch import load_file
     from transformers.trainer_callback import TrainerState
