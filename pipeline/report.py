@@ -58,7 +58,7 @@ def report(
 
     from coin.io import atomic_dir, read_parquet, write_json, write_text
     from coin.report import alignment as align
-    from coin.report import bootstrap, figures, tables
+    from coin.report import bootstrap, figures, pdr_bootstrap, tables
     from coin.schemas import PREDICTIONS, PROMPTS
 
     cfg = load_params(params)
@@ -117,6 +117,9 @@ def report(
     alignment = align.alignment_table(
         predictions["cit"], predictions["coin"], groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed
     )
+    drop_significance = pdr_bootstrap.pdr_table(
+        predictions["cit"], predictions["coin"], tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed
+    )
 
     summary = figures.group_summary(frame, groups, REPORT_MODELS)
     point_frames = []
@@ -147,6 +150,7 @@ def report(
     if ranked:
         rank_pooled_md = bootstrap.significance_markdown(rank_significance, cfg.report.confidence, task_labels, group_labels)
     alignment_md = align.alignment_markdown(alignment, cfg.report.confidence, group_labels)
+    drop_md = align.alignment_markdown(drop_significance, cfg.report.confidence, group_labels) if len(drop_significance) else ""
 
     with atomic_dir(out) as tmp:
         write_text(tables.table3_markdown(table3, REPORT_MODELS), tmp / "table3.md")
@@ -160,6 +164,9 @@ def report(
             write_text(tables.to_csv(extras), tmp / "extras.csv")
         if len(drops.columns) > 2:
             write_text(tables.to_csv(drops), tmp / "pdr.csv")
+        if drop_md:
+            write_text(_pdr_caption(cfg) + "\n" + drop_md, tmp / "pdr_significance.md")
+            write_text(tables.to_csv(drop_significance), tmp / "pdr_significance.csv")
         write_text(_alignment_caption(cfg) + "\n" + alignment_md, tmp / "alignment.md")
         write_text(tables.to_csv(alignment), tmp / "alignment.csv")
         if table1_rank is not None:
@@ -180,7 +187,7 @@ def report(
             part = points[points["model"] == model][["group", "prompt_id", "idx", "x", "y"]]
             write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
         text = _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task)
-        text += _measures_markdown(cfg, drops, alignment_md, table1_rank, rank_pooled_md)
+        text += _measures_markdown(cfg, drops, drop_md, alignment_md, table1_rank, rank_pooled_md)
         write_text(text, tmp / "report.md")
     from coin.evaluation.metrics import headline_delta
 
@@ -224,7 +231,17 @@ def _alignment_caption(cfg) -> str:
     )
 
 
-def _measures_markdown(cfg, drops, alignment_md, table1_rank, rank_pooled_md) -> str:
+def _pdr_caption(cfg) -> str:
+    level = f"{cfg.report.confidence * 100:g}%"
+    return (
+        "COIN − CIT of the drop rate (PDR, lower is better), pooled over tasks as the metrics' averages (mean over "
+        "tasks; All perturbed: mean over the groups), with a paired bootstrap over each task's evaluation rows "
+        f"(coin.report.pdr_bootstrap: {cfg.report.bootstrap_samples} resamples, seed {cfg.seed}, {level} percentile "
+        "interval; a row keeps its clean and perturbed answers together). Units: the rows resampled.\n"
+    )
+
+
+def _measures_markdown(cfg, drops, drop_md, alignment_md, table1_rank, rank_pooled_md) -> str:
     """The report's sections on what COIN changes: alignment, drop rate and (scoring both) ranking."""
     from coin.report import tables
 
@@ -250,6 +267,8 @@ def _measures_markdown(cfg, drops, alignment_md, table1_rank, rank_pooled_md) ->
     ]
     if len(drops.columns) > 2:
         lines += [tables.extras_markdown(drops), ""]
+    if drop_md:
+        lines += [_pdr_caption(cfg), drop_md, "CSV: [pdr_significance.csv](pdr_significance.csv).", ""]
     if table1_rank is not None:
         lines += [
             "## Table 1 from label-word ranking",

@@ -372,7 +372,7 @@ def test_report_command_end_to_end(tmp_path, capsys):
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert names == [
         "alignment.csv", "alignment.md", "extras.csv", "figure3.png", "figure4.png", "harmless.csv", "invalid.csv", "pdr.csv",
-        "plots/figure3_base.csv", "plots/figure3_cit.csv",
+        "pdr_significance.csv", "pdr_significance.md", "plots/figure3_base.csv", "plots/figure3_cit.csv",
         "plots/figure3_coin.csv", "plots/figure4_cit.csv", "plots/figure4_coin.csv", "report.md", "significance.csv",
         "significance.md", "table1.csv", "table1.md", "table3.csv", "table3.md",
     ]
@@ -390,6 +390,8 @@ def test_report_command_end_to_end(tmp_path, capsys):
     assert "| cosine_margin | Semantic | 80 | 0.100 | 0.200 | +0.100 | [+0.100, +0.100] |" in text
     assert "| group_separability | All groups | 400 | 1.000 | 0.000 | -1.000 | [-1.000, -1.000] | 0.002 |" in text
     assert "| CIT | DeepWordBug (character) | 0.100 |" in text and "| COIN | Semantic | 0.200 |" in text
+    # the fixture's perturbed rows answer as its clean rows: no drop for either model, p 1
+    assert "| pdr | All perturbed | 40 | 0.000 | 0.000 | +0.000 | [+0.000, +0.000] | 1.000 |" in text
     assert "## Table 1 from label-word ranking" not in text  # scoring rank: acc is the ranking already
     assert "| DeepWordBug (character) | 4 | 2 |" in text
     assert "| Model | L_ctr | Pooling | L_gen reduction | Negatives | Positives |" in text

@@ -85,19 +85,28 @@ def _paired(a: np.ndarray, b: np.ndarray, n_resamples: int, confidence: float, r
         k = min(block, n_resamples - start)
         indices = rng.integers(0, n, size=(k, n))  # (k, n): k resamples of n units each
         means[start : start + k] = diff[indices].mean(axis=1) * scale  # (k,)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    below = (np.count_nonzero(means <= 0) + 1) / (n_resamples + 1)
-    above = (np.count_nonzero(means >= 0) + 1) / (n_resamples + 1)
+    low, high, p_value = interval_and_p(means, confidence)
     return BootstrapResult(
         n_units=n,
         acc_a=float(a.mean() * scale),
         acc_b=float(b.mean() * scale),
         delta=float(diff.mean() * scale),
-        ci_low=float(low),
-        ci_high=float(high),
-        p_value=float(min(1.0, 2 * min(below, above))),
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
     )
+
+
+def interval_and_p(deltas: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """(low, high, p) of a bootstrap distribution of B differences: the percentile interval
+    [q_{(1-c)/2}, q_{1-(1-c)/2}] and p = min(1, 2 * min((#{d* <= 0} + 1) / (B + 1), (#{d* >= 0} + 1) / (B + 1)))."""
+    deltas = np.asarray(deltas, dtype=np.float64)  # (B,)
+    b = deltas.size
+    alpha = 1.0 - confidence
+    low, high = np.quantile(deltas, [alpha / 2, 1 - alpha / 2])
+    below = (np.count_nonzero(deltas <= 0) + 1) / (b + 1)
+    above = (np.count_nonzero(deltas >= 0) + 1) / (b + 1)
+    return float(low), float(high), float(min(1.0, 2 * min(below, above)))
 
 
 def paired_units(cit: pd.DataFrame, coin: pd.DataFrame, column: str = "correct") -> pd.DataFrame:
@@ -218,6 +227,7 @@ __all__ = [
     "BootstrapResult",
     "bootstrap_table",
     "format_p",
+    "interval_and_p",
     "paired_bootstrap",
     "paired_bootstrap_values",
     "paired_units",
