@@ -221,12 +221,12 @@ class BigramLM:
     def eval(self):
         return self
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False, output_hidden_states=False, logits_to_keep=0):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, cache=None, use_cache=False, output_hidden_states=False, logits_to_keep=0):
         logits = self.table[input_ids]  # (B, T, V)
         if logits_to_keep:
             logits = logits[:, -logits_to_keep:, :]
         hidden = (logits[..., :2],) if output_hidden_states else None
-        return SimpleNamespace(logits=logits, past_key_values=_Cache(), hidden_states=hidden)
+        return SimpleNamespace(logits=logits, cache=_Cache(), hidden_states=hidden)
 
     __call__ = forward
 

@@ -199,7 +199,7 @@ def _prefill(model: Any, seqs: Sequence[Sequence[int]], shared: Sequence[int], p
         ids, mask = _left_pad(list(unique), pad_id, device)  # (U, P)
         cache = _forward(
             model, 1, input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=True
-        ).past_key_values
+        ).cache
         select = torch.tensor([max(u, 0) for u in use], device=device)
         cache.batch_select_indices(select)  # (U, ...) -> (B, ...)
         prefix_mask = mask[select] * torch.tensor([u >= 0 for u in use], device=device).long().unsqueeze(1)  # (B, P)
@@ -212,12 +212,12 @@ def _prefill(model: Any, seqs: Sequence[Sequence[int]], shared: Sequence[int], p
         input_ids=ids,
         attention_mask=mask,
         position_ids=positions,
-        past_key_values=cache,
+        cache=cache,
         use_cache=True,
         output_hidden_states=hidden,
     )
     last_hidden = out.hidden_states[-1][:, -1, :] if hidden else None  # left padded: last column, (B, d)
-    return _Prefill(out.logits[:, -1, :].float(), last_hidden, out.past_key_values, mask, positions[:, -1] + 1)
+    return _Prefill(out.logits[:, -1, :].float(), last_hidden, out.cache, mask, positions[:, -1] + 1)
 
 
 def _score_tails(
@@ -246,7 +246,7 @@ def _score_tails(
         mask = torch.cat([pre.mask[index], tail_mask], dim=1)
         positions = pre.next_position[index].unsqueeze(1) + torch.arange(width - 1, device=device)  # (R, width - 1)
         out = _forward(
-            model, 0, input_ids=inputs, attention_mask=mask, position_ids=positions, past_key_values=pre.cache, use_cache=True
+            model, 0, input_ids=inputs, attention_mask=mask, position_ids=positions, cache=pre.cache, use_cache=True
         )
         logprobs = torch.cat([logprobs, torch.log_softmax(out.logits.float(), dim=-1)], dim=1)  # (R, width, V)
     token_lp = logprobs.gather(-1, tail_ids.unsqueeze(-1)).squeeze(-1)  # (R, width)
@@ -365,10 +365,10 @@ def _generate(
                     input_ids=token.masked_fill(done, pad_id).unsqueeze(1),
                     attention_mask=mask,
                     position_ids=position.unsqueeze(1),
-                    past_key_values=cache,
+                    cache=cache,
                     use_cache=True,
                 )
-                cache, position = out.past_key_values, position + 1
+                cache, position = out.cache, position + 1
                 token = out.logits[:, -1, :].argmax(-1)
             new_tokens = torch.stack(steps, dim=1).tolist()  # (B, steps)
             last = pre.hidden.float().cpu().numpy() if with_states else None  # (B, d)
