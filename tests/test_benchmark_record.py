@@ -44,3 +44,14 @@ def test_a_failed_benchmark_writes_nothing(tmp_path):
     except RuntimeError:
         pass
     assert not (tmp_path / "broken.txt").exists()
+
+
+def test_repro_timed_reads_each_stage_until_the_next_one_that_ran():
+    from repro_timed import CACHED, STARTED, stage_times
+
+    assert STARTED.search("Running stage 'train-cit':").group(1) == "train-cit"
+    assert CACHED.search("Stage 'mirror' didn't change, skipping").group(1) == "mirror"
+    events = [(0.0, "cached", "mirror"), (1.0, "ran", "train-cit"), (1.5, "cached", "prepare-eval"), (11.0, "ran", "report")]
+    assert stage_times(events, 12.5) == [
+        ("mirror", "cached", 0.0), ("train-cit", "ran", 10.0), ("prepare-eval", "cached", 0.0), ("report", "ran", 1.5),
+    ]
