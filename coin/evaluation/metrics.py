@@ -135,7 +135,7 @@ def pdr_table(per_prompt: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "group", "pdr"])
 
 
-def _ranked(predictions: pd.DataFrame) -> bool:
+def has_ranking(predictions: pd.DataFrame) -> bool:
     """Whether the rows carry a label-word ranking (eval.scoring rank or both): rank_pred >= 0 everywhere."""
     return "rank_pred" in predictions.columns and bool((predictions["rank_pred"] >= 0).all())
 
@@ -158,7 +158,7 @@ def task_group_metrics(predictions: pd.DataFrame, cosines: Optional[pd.DataFrame
     invalid = (predictions["pred"] == -1).groupby([predictions["task"], predictions["group"]], sort=True).mean()
     table = acc.assign(invalid_rate=invalid).reset_index().merge(consistency(predictions), on=["task", "group"])
     table = table.merge(pdr_table(per_prompt), on=["task", "group"], how="left")
-    if _ranked(predictions):
+    if has_ranking(predictions):
         ranked = accuracy_by_prompt(predictions, "rank_correct")
         rank_acc = ranked.groupby(["task", "group"], sort=True)["accuracy"].agg(
             rank_acc_mean="mean", rank_acc_std=lambda s: float(np.std(s.to_numpy(), ddof=0))
@@ -248,6 +248,7 @@ __all__ = [
     "accuracy_by_prompt",
     "clean_cosines",
     "consistency",
+    "has_ranking",
     "headline",
     "headline_delta",
     "pdr_table",

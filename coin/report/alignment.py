@@ -13,9 +13,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from coin.evaluation.metrics import CLEAN
 from coin.report.bootstrap import PERTURBED, format_p, paired_bootstrap_values, paired_units
 
-CLEAN = "clean"
 # metric name in the report -> per-row column in the predictions, and whether the clean group has it
 ALIGNMENT_METRICS: dict[str, tuple[str, bool]] = {
     "align_at_1": ("align_hit", False),

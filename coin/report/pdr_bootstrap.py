@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from coin.errors import DataError
+from coin.evaluation.metrics import CLEAN, has_ranking
 from coin.report.alignment import COLUMNS
 from coin.report.bootstrap import PERTURBED, interval_and_p, paired_units
 
-CLEAN = "clean"
 PDR_COLUMNS = {"pdr": "correct", "rank_pdr": "rank_correct"}  # metric -> per-row correctness column
 
 
@@ -82,7 +82,7 @@ def pdr_table(
     per metric a pooled row (`perturbed`: the mean over those groups). Metric m draws from numpy
     default_rng([seed, 2000 + m]). Columns: coin.report.alignment.COLUMNS; n_units = rows resampled."""
     perturbed = [g for g in groups if g != CLEAN]
-    ranked = all("rank_correct" in f.columns and bool((f["rank_pred"] >= 0).all()) for f in (cit, coin))
+    ranked = has_ranking(cit) and has_ranking(coin)
     rows = []
     for m, (metric, column) in enumerate(PDR_COLUMNS.items()):
         if column == "rank_correct" and not ranked:
