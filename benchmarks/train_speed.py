@@ -11,7 +11,9 @@ sequences) per path and variant, alternating, plus the forward alone (no gradien
 forward). Each figure is the median over --repeats of the mean of --steps steps; tokens are the real
 (non-padding) tokens. --profile adds a torch.profiler breakdown of one step per path and variant
 (forward body, output layer, loss, backward, optimizer, data collation). The padding share of the
-micro-batches is printed for the plain pair order and for train.group_by_length windows.
+micro-batches is printed for the plain pair order and for train.group_by_length windows. The
+multiply-add bound on new/old (step_multiply_adds: the model's shapes on the same batches) is printed
+beside the measured ratio: the most the response-only path can gain where a step is matrix-product bound.
 
 The last line reads, for the machine's fastest dtype:
     dtype=<d> cit_new_over_old=<x> coin_new_over_old=<x> coin_over_cit=<x> train_over_forward=<x>
@@ -40,6 +42,39 @@ PATHS = ("old", "new")
 def padding_share(batches) -> float:
     """1 - real tokens / padded tokens over the batches."""
     return 1 - sum(int(b["attention_mask"].sum()) for b in batches) / sum(b["attention_mask"].numel() for b in batches)
+
+
+def step_multiply_adds(config, batch, lora_rank: int = 0, lora_targets: int = 0) -> dict[str, float]:
+    """Multiply-adds of one forward pass of a LLaMA-shaped model on `batch` (input_ids (N, T), labels (N, T)):
+        body  = N T L [d (h_q + 2 h_kv) + h_q d + 3 d f]   (q, k, v, o and the gated MLP, per padded token)
+              + N L 2 T^2 h_q                                (attention scores and values, full T x T)
+              + N T L n r (d_in + d_out)                     (LoRA on n projections; d_in = d_out = d assumed)
+        head_all      = N T d V                              (output layer at every position: the old path)
+        head_response = M d V                                (M = positions with a next-token label: the new path)
+    with d = hidden size, h_q = heads x head dim, h_kv = key-value heads x head dim, f = MLP size, L = layers,
+    V = vocabulary. A LoRA step is the forward plus the input gradient of every layer (the same multiply-adds
+    again: frozen weights get no weight gradient), so the old path costs 2 (body + head_all) and the new one
+    2 (body + head_response); the ratio of the two is the most the new path can gain where a step is bound
+    by its matrix products."""
+    from coin.training.losses import response_positions
+
+    n, t = batch["input_ids"].shape
+    d, f, layers, vocab = config.hidden_size, config.intermediate_size, config.num_hidden_layers, config.vocab_size
+    head_dim = getattr(config, "head_dim", None) or d // config.num_attention_heads
+    h_q, h_kv = config.num_attention_heads * head_dim, config.num_key_value_heads * head_dim
+    per_token = layers * (d * (h_q + 2 * h_kv) + h_q * d + 3 * d * f + lora_targets * lora_rank * 2 * d)
+    body = n * t * per_token + n * layers * 2 * t * t * h_q
+    responses = int(response_positions(batch["labels"])[0].numel())
+    return {"body": float(body), "head_all": float(n * t * d * vocab), "head_response": float(responses * d * vocab)}
+
+
+def multiply_add_bound(config, batches, lora_rank: int = 0, lora_targets: int = 0) -> tuple[float, dict[str, float]]:
+    """(old / new multiply-adds over the batches, their summed parts in GMAC): see step_multiply_adds."""
+    parts = {"body": 0.0, "head_all": 0.0, "head_response": 0.0}
+    for batch in batches:
+        for key, value in step_multiply_adds(config, batch, lora_rank, lora_targets).items():
+            parts[key] += value / 1e9
+    return (parts["body"] + parts["head_all"]) / (parts["body"] + parts["head_response"]), parts
 
 
 def ordered_batches(dataset, collator, micro: int, seed: int, window: int):
@@ -194,6 +229,11 @@ def run_dtype(dtype: str, base: Path, frame, args) -> dict[str, float]:
     tokens = statistics.mean(int(b["attention_mask"].sum()) for b in batches)
     print(f"== {dtype}: micro-batch {micro} entries -> {2 * micro} sequences, shapes {[tuple(b['input_ids'].shape) for b in batches]}, "
           f"{tokens:.0f} real tokens/step, padding share {padding_share(batches):.3f}, {torch.get_num_threads()} threads")
+    lora = params.model.lora
+    bound, macs = multiply_add_bound(model.config, batches, lora.r if lora.enabled else 0, len(lora.target_modules) if lora.enabled else 0)
+    print(f"multiply-adds per forward over these {len(batches)} micro-batches: body {macs['body']:.1f} GMAC, output layer at every "
+          f"position {macs['head_all']:.1f}, at the response positions {macs['head_response']:.2f}; a step is the forward plus the "
+          f"input gradient, so new/old can reach at most {bound:.2f} where the step is bound by its matrix products")
     with tempfile.TemporaryDirectory() as tmp:
         trainers = make_trainers(model, params, tmp)
         if args.profile:
@@ -212,6 +252,7 @@ def run_dtype(dtype: str, base: Path, frame, args) -> dict[str, float]:
         "coin_over_cit": med["coin", "new"] / med["cit", "new"],
         "train_over_forward": med["forward"] / med["cit", "new"],
     }
+    print(f"multiply-add bound on new/old: {bound:.2f} (measured CIT {result['cit_new_over_old']:.2f}, COIN {result['coin_new_over_old']:.2f})")
     print(" ".join(f"{k}={v:.2f}" for k, v in result.items()) + f"  (coin_over_cit old path: {med['coin', 'old'] / med['cit', 'old']:.2f})\n")
     return result
 

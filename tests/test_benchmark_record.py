@@ -55,3 +55,21 @@ def test_repro_timed_reads_each_stage_until_the_next_one_that_ran():
     assert stage_times(events, 12.5) == [
         ("mirror", "cached", 0.0), ("train-cit", "ran", 10.0), ("prepare-eval", "cached", 0.0), ("report", "ran", 1.5),
     ]
+
+
+def test_train_speed_multiply_add_bound_by_hand():
+    from types import SimpleNamespace
+
+    import torch
+    from train_speed import multiply_add_bound, step_multiply_adds
+
+    config = SimpleNamespace(hidden_size=4, intermediate_size=8, num_hidden_layers=2, vocab_size=10,
+                             num_attention_heads=2, num_key_value_heads=1, head_dim=2)
+    labels = torch.tensor([[-100, -100, 5], [-100, 7, 8]])  # next-token labels at (0, 1), (1, 0), (1, 1): M = 3
+    batch = {"input_ids": torch.zeros(2, 3, dtype=torch.long), "labels": labels}
+    # per token and layer: q 4x4 + k, v 2 x 4x2 + o 4x4 + MLP 3 x 4x8 = 144; attention 2 x 2 x 3^2 x 4 per layer
+    assert step_multiply_adds(config, batch) == {"body": 2 * 3 * 2 * 144 + 2 * 2 * 2 * 9 * 4, "head_all": 240.0, "head_response": 120.0}
+    assert step_multiply_adds(config, batch, lora_rank=1, lora_targets=4)["body"] == 2016 + 2 * 3 * 2 * 4 * 1 * 2 * 4
+    bound, parts = multiply_add_bound(config, [batch, batch])
+    assert bound == (2016 + 240) / (2016 + 120)
+    assert parts["body"] == 2 * 2016 / 1e9
