@@ -15,6 +15,7 @@ from pipeline import (  # noqa: F401  (imported for their @app.command side effe
     report,
     restore,
     sample,
+    seeds,
     smoke,
     sweep,
     train,

@@ -65,7 +65,7 @@ def _group_pdr(units: pd.DataFrame, model: str, tasks: Sequence[str], groups: Se
     per_task = np.stack([_task_pdr(units[units["task"] == t], model, groups, draws[t]) for t in tasks])  # (T, G, B)
     defined = np.isfinite(per_task).any(axis=0)  # (G, B)
     out = np.full(per_task.shape[1:], np.nan)
-    out[defined] = np.nanmean(per_task, axis=0)[defined]
+    out[defined] = np.nanmean(per_task[:, defined], axis=0)  # (T, K) -> (K,): only where some task is defined
     return out
 
 

@@ -1,0 +1,140 @@
+"""COIN − CIT of several training seeds beside the change each model shows from one seed to another.
+
+Every run is one training seed of CIT and COIN scored on the same prompts and rows (the second seed uses
+perturb.mode file on the first run's prompt set), so any two prediction frames pair on (task, group,
+prompt_id, idx) and every comparison is the paired one the report uses: accuracy and ranking accuracy
+(bootstrap.bootstrap_table), PDR (pdr_bootstrap.pdr_table) and the alignment scores
+(alignment.alignment_table), at the pooled cells (each group over all tasks, and all perturbed groups).
+
+The bootstrap intervals hold the evaluation's sampling noise (which rows and instructions were drawn);
+the seed changes hold training's own (initialisation, dropout, data order). For one measure and cell:
+
+    spread  = max over runs r > first and models m of |m_r − m_first|
+    verdict = "COIN above CIT"  if every run's COIN − CIT interval lies above 0 and min_r (COIN − CIT)_r > spread
+              "COIN below CIT"  if every interval lies below 0 and max_r (COIN − CIT)_r < −spread
+              "not resolved"    otherwise: a difference within the seed spread or an interval that holds 0
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from coin.errors import DataError
+from coin.evaluation.metrics import has_ranking
+from coin.report import alignment, bootstrap, pdr_bootstrap
+
+MODELS = ("cit", "coin")
+COLUMNS = ["comparison", "run", "measure", "group", "a", "b", "delta", "ci_low", "ci_high", "p_value"]
+MEASURE_LABELS = {
+    "accuracy": "accuracy (generation, %)",
+    "rank_accuracy": "accuracy (label ranking, %)",
+    "pdr": "PDR (generation)",
+    "rank_pdr": "PDR (label ranking)",
+    "align_at_1": "align@1",
+    "centered_cosine": "centered cosine",
+    "cosine_margin": "cosine margin",
+    "group_separability": "group separability",
+}
+ABOVE, BELOW, UNRESOLVED = "COIN above CIT", "COIN below CIT", "not resolved"
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], n_resamples: int,
+            confidence: float, seed: int) -> pd.DataFrame:
+    """b − a of every measure at the pooled cells, paired on the rows both were scored on. Columns: measure,
+    group, a, b, delta, ci_low, ci_high, p_value (accuracies in %, the rest in their own unit)."""
+    frames = []
+    for measure, column in (("accuracy", "correct"), ("rank_accuracy", "rank_correct")):
+        if column == "rank_correct" and not (has_ranking(a) and has_ranking(b)):
+            continue
+        table = bootstrap.bootstrap_table(bootstrap.paired_units(a, b, column), [], groups, n_resamples, confidence, seed)
+        frames.append(table.rename(columns={"cit_acc": "a", "coin_acc": "b"}).assign(measure=measure))
+    for table in (pdr_bootstrap.pdr_table(a, b, tasks, groups, n_resamples, confidence, seed),
+                  alignment.alignment_table(a, b, groups, n_resamples, confidence, seed)):
+        frames.append(table.rename(columns={"metric": "measure", "cit": "a", "coin": "b"}))
+    columns = ["measure", "group", "a", "b", "delta", "ci_low", "ci_high", "p_value"]
+    return pd.concat([f[columns] for f in frames], ignore_index=True)
+
+
+def seed_table(runs: dict[str, dict[str, pd.DataFrame]], tasks: Sequence[str], groups: Sequence[str],
+               n_resamples: int, confidence: float, seed: int) -> pd.DataFrame:
+    """`runs`: run label (e.g. the seed) -> {"cit": predictions, "coin": predictions}, the first run the
+    reference. Rows: comparison "coin − cit" for every run (a = CIT, b = COIN), then "cit" and "coin" for
+    every later run (a = the first run's, b = this run's: the model's seed change). Columns: COLUMNS."""
+    if len(runs) < 2:
+        raise DataError(f"seed comparison needs at least two runs, got {len(runs)}")
+    labels = list(runs)
+    frames = []
+    for label in labels:
+        frames.append(_paired(runs[label]["cit"], runs[label]["coin"], f"run {label}: CIT and COIN", tasks, groups,
+                              n_resamples, confidence, seed).assign(comparison="coin − cit", run=label))
+    for label in labels[1:]:
+        for model in MODELS:
+            frames.append(_paired(runs[labels[0]][model], runs[label][model], f"{model} of runs {labels[0]} and {label}",
+                                  tasks, groups, n_resamples, confidence, seed).assign(comparison=model, run=label))
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def _paired(a, b, what, tasks, groups, n_resamples, confidence, seed) -> pd.DataFrame:
+    try:
+        return compare(a, b, tasks, groups, n_resamples, confidence, seed)
+    except DataError as exc:
+        raise DataError(f"{what} were not scored on the same rows ({exc}); score every run on one prompt set "
+                        "(perturb.mode file with the first run's prompts.parquet)") from None
+
+
+def verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per measure x group of `seed_table`: each run's COIN − CIT with its interval, the seed
+    spread and the verdict (module docstring). Columns: measure, group, delta_<run>, ci_low_<run>,
+    ci_high_<run>, p_value_<run> per run, spread, verdict."""
+    runs = list(dict.fromkeys(table["run"]))
+    rows = []
+    for (measure, group), cell in table.groupby(["measure", "group"], sort=False):
+        diffs = cell[cell["comparison"] == "coin − cit"].set_index("run").reindex(runs)
+        changes = cell[cell["comparison"] != "coin − cit"]
+        if diffs["delta"].isna().any() or changes.empty:
+            continue  # a measure one run lacks (no ranking) has no verdict
+        spread = float(changes["delta"].abs().max())
+        row = {"measure": measure, "group": group}
+        for run, d in diffs.iterrows():
+            row.update({f"delta_{run}": d["delta"], f"ci_low_{run}": d["ci_low"], f"ci_high_{run}": d["ci_high"],
+                        f"p_value_{run}": d["p_value"]})
+        if (diffs["ci_low"] > 0).all() and diffs["delta"].min() > spread:
+            verdict = ABOVE
+        elif (diffs["ci_high"] < 0).all() and diffs["delta"].max() < -spread:
+            verdict = BELOW
+        else:
+            verdict = UNRESOLVED
+        rows.append({**row, "spread": spread, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def seeds_markdown(table: pd.DataFrame, confidence: float, group_labels: dict[str, str]) -> str:
+    """The verdicts as one markdown table: per measure and pooled cell, each run's COIN − CIT (interval, p),
+    each later run's change of CIT and of COIN, the spread and the verdict."""
+    from coin.report.tables import markdown_table
+
+    runs = list(dict.fromkeys(table["run"]))
+    later = runs[1:]
+    labels = {**group_labels, bootstrap.PERTURBED: "All perturbed", "all": "All groups"}
+    changes = table[table["comparison"] != "coin − cit"].set_index(["measure", "group", "comparison", "run"])["delta"]
+    digits = {"accuracy": 2, "rank_accuracy": 2}
+    rows = []
+    for record in verdicts(table).to_dict("records"):
+        n = digits.get(record["measure"], 3)
+        row = [MEASURE_LABELS.get(record["measure"], record["measure"]), labels.get(record["group"], record["group"])]
+        for run in runs:
+            row.append(f"{record[f'delta_{run}']:+.{n}f} ([{record[f'ci_low_{run}']:+.{n}f}, {record[f'ci_high_{run}']:+.{n}f}], "
+                       f"p {bootstrap.format_p(record[f'p_value_{run}'])})")
+        for run in later:
+            for model in MODELS:
+                row.append(f"{changes[record['measure'], record['group'], model, run]:+.{n}f}")
+        row += [f"{record['spread']:.{n}f}", record["verdict"]]
+        rows.append(row)
+    header = ["Measure", "Group", *(f"COIN − CIT, run {r} ({confidence * 100:g}% CI, p)" for r in runs),
+              *(f"{m.upper()} {r} − {runs[0]}" for r in later for m in MODELS), "Seed spread", "Verdict"]
+    return markdown_table(header, rows, numeric_from=2)
+
+
+__all__ = ["ABOVE", "BELOW", "COLUMNS", "UNRESOLVED", "compare", "seed_table", "seeds_markdown", "verdicts"]

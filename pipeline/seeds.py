@@ -1,0 +1,74 @@
+"""`seeds`: COIN − CIT of several training seeds beside each model's change between seeds.
+
+Train and score CIT and COIN again with another seed, on the first run's prompt set (README, "Using it"),
+keep each run's data/predictions folder, then:
+
+    python -m pipeline seeds --run 42=path/to/seed42/predictions --run 43=data/predictions --out reports/seeds
+
+Writes seeds.md (the verdict table: coin.report.seeds) and seeds.csv (every comparison with its interval).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from coin.errors import CoinError, DataError
+from coin.params import load_params
+from pipeline.app import app, stage
+
+
+def _runs(specs: list[str]) -> dict[str, Path]:
+    runs: dict[str, Path] = {}
+    for spec in specs:
+        label, sep, folder = spec.partition("=")
+        if not sep or not label or not folder:
+            raise CoinError(f"--run {spec!r} is not allowed: write LABEL=FOLDER, e.g. 42=data/predictions")
+        if label in runs:
+            raise CoinError(f"--run label {label!r} is given twice: every run needs its own label")
+        runs[label] = Path(folder)
+    if len(runs) < 2:
+        raise CoinError(f"--run is given {len(runs)} time(s): compare at least two runs (--run 42=DIR --run 43=DIR)")
+    return runs
+
+
+@app.command("seeds")
+@stage
+def seeds(
+    run: list[str] = typer.Option(..., help="LABEL=FOLDER of one run's cit.parquet and coin.parquet predictions; the first is the reference."),
+    out: Path = typer.Option(Path("reports/seeds"), help="Folder for seeds.md and seeds.csv."),
+    params: Path = typer.Option(Path("params.yaml"), help="params.yaml of the runs (tasks, groups, bootstrap)."),
+) -> None:
+    """COIN − CIT per training seed, each model's change between seeds, and whether the difference clears both."""
+    from coin.io import atomic_dir, read_parquet, write_text
+    from coin.report.seeds import seed_table, seeds_markdown
+    from coin.report.tables import GROUP_LABELS, to_csv
+    from coin.schemas import PREDICTIONS
+
+    folders = _runs(run)
+    cfg = load_params(params)
+    tasks, groups = list(cfg.eval.tasks), ["clean", *cfg.perturb.groups]
+    predictions = {}
+    for label, folder in folders.items():
+        predictions[label] = {}
+        for model in ("cit", "coin"):
+            path = folder / f"{model}.parquet"
+            if not path.is_file():
+                raise DataError(f"{path} does not exist: --run {label}={folder} needs {model}.parquet (evaluate@{model}'s predictions)")
+            rows = read_parquet(path, PREDICTIONS)
+            predictions[label][model] = rows[rows["task"].isin(tasks) & rows["group"].isin(groups)]
+    table = seed_table(predictions, tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed)
+    caption = (
+        "# COIN − CIT across training seeds\n\n"
+        f"Runs {', '.join(folders)} (the first is the reference), each CIT and COIN trained with its own seed and scored "
+        "on the same prompts and rows. COIN − CIT: paired bootstrap over the rows "
+        f"({cfg.report.bootstrap_samples} resamples; PDR resamples each task's rows); the seed changes are each model's "
+        "difference to the reference run on the same rows. Seed spread: the largest change of one model between "
+        "seeds. A verdict needs every run's interval on one side of 0 and every run's COIN − CIT beyond the seed "
+        "spread; otherwise the difference is not resolved by these runs.\n\n"
+    )
+    with atomic_dir(out) as tmp:
+        write_text(caption + seeds_markdown(table, cfg.report.confidence, dict(GROUP_LABELS)), tmp / "seeds.md")
+        write_text(to_csv(table), tmp / "seeds.csv")
+    typer.echo(f"seeds: {out / 'seeds.md'} ({len(folders)} runs)")
