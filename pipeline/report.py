@@ -33,6 +33,15 @@ REPORT_MODELS = ("base", "cit", "coin")
 MAP_MODELS = ("cit", "coin")  # Figure 4 and the bootstrap compare these two
 
 
+def read_predictions(path: Path, tasks: list[str], groups: list[str]):
+    """An evaluate stage's predictions Parquet, its rows of `tasks` x `groups` only."""
+    from coin.io import read_parquet
+    from coin.schemas import PREDICTIONS
+
+    rows = read_parquet(path, PREDICTIONS)
+    return rows[rows["task"].isin(tasks) & rows["group"].isin(groups)]
+
+
 def _require(path: Path, stage_name: str) -> Path:
     if not path.is_file():
         raise DataError(f"{path} does not exist: the report needs it (run `dvc repro {stage_name}`)")
@@ -59,7 +68,7 @@ def report(
     from coin.io import atomic_dir, read_parquet, write_json, write_text
     from coin.report import alignment as align
     from coin.report import bootstrap, figures, pdr_bootstrap, tables
-    from coin.schemas import PREDICTIONS, PROMPTS
+    from coin.schemas import PROMPTS
 
     cfg = load_params(params)
     tasks = list(cfg.eval.tasks)
@@ -102,8 +111,7 @@ def report(
 
     predictions = {}
     for model, path in prediction_paths.items():
-        rows = read_parquet(path, PREDICTIONS)
-        predictions[model] = rows[rows["task"].isin(tasks) & rows["group"].isin(groups)]
+        predictions[model] = read_predictions(path, tasks, groups)
     units = bootstrap.paired_units(predictions["cit"], predictions["coin"])
     significance = bootstrap.bootstrap_table(
         units, tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed, progress=True

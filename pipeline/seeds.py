@@ -41,10 +41,10 @@ def seeds(
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml of the runs (tasks, groups, bootstrap)."),
 ) -> None:
     """COIN − CIT per training seed, each model's change between seeds, and whether the difference clears both."""
-    from coin.io import atomic_dir, read_parquet, write_text
-    from coin.report.seeds import seed_table, seeds_markdown
+    from coin.io import atomic_dir, write_text
+    from coin.report.seeds import MODELS, seed_table, seeds_markdown
     from coin.report.tables import GROUP_LABELS, to_csv
-    from coin.schemas import PREDICTIONS
+    from pipeline.report import read_predictions
 
     folders = _runs(run)
     cfg = load_params(params)
@@ -52,12 +52,11 @@ def seeds(
     predictions = {}
     for label, folder in folders.items():
         predictions[label] = {}
-        for model in ("cit", "coin"):
+        for model in MODELS:
             path = folder / f"{model}.parquet"
             if not path.is_file():
                 raise DataError(f"{path} does not exist: --run {label}={folder} needs {model}.parquet (evaluate@{model}'s predictions)")
-            rows = read_parquet(path, PREDICTIONS)
-            predictions[label][model] = rows[rows["task"].isin(tasks) & rows["group"].isin(groups)]
+            predictions[label][model] = read_predictions(path, tasks, groups)
     table = seed_table(predictions, tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed)
     caption = (
         "# COIN − CIT across training seeds\n\n"

@@ -24,6 +24,7 @@ ALIGNMENT_METRICS: dict[str, tuple[str, bool]] = {
     "group_separability": ("group_hit", True),
 }
 COLUMNS = ["metric", "group", "n_units", "cit", "coin", "delta", "ci_low", "ci_high", "p_value"]
+POOLED_LABELS = {PERTURBED: "All perturbed", "all": "All groups"}  # the pooled rows' group labels
 
 
 def alignment_table(
@@ -68,7 +69,7 @@ def alignment_markdown(table: pd.DataFrame, confidence: float, group_labels: dic
     def signed(x: float) -> str:
         return f"{x:+.3f}"
 
-    labels = {**group_labels, PERTURBED: "All perturbed", "all": "All groups"}
+    labels = {**group_labels, **POOLED_LABELS}
     rows = [
         [r["metric"], labels.get(r["group"], r["group"]), str(r["n_units"]), f"{r['cit']:.3f}", f"{r['coin']:.3f}",
          signed(r["delta"]), f"[{signed(r['ci_low'])}, {signed(r['ci_high'])}]", format_p(r["p_value"])]
@@ -78,4 +79,4 @@ def alignment_markdown(table: pd.DataFrame, confidence: float, group_labels: dic
     return markdown_table(header, rows, numeric_from=2)
 
 
-__all__ = ["ALIGNMENT_METRICS", "alignment_markdown", "alignment_table"]
+__all__ = ["ALIGNMENT_METRICS", "POOLED_LABELS", "alignment_markdown", "alignment_table"]

@@ -26,6 +26,7 @@ from coin.evaluation.metrics import has_ranking
 from coin.report import alignment, bootstrap, pdr_bootstrap
 
 MODELS = ("cit", "coin")
+DIFFERENCE = "coin − cit"  # the comparison of COIN with CIT within a run; the others are one model across runs
 COLUMNS = ["comparison", "run", "measure", "group", "a", "b", "delta", "ci_low", "ci_high", "p_value"]
 MEASURE_LABELS = {
     "accuracy": "accuracy (generation, %)",
@@ -68,7 +69,7 @@ def seed_table(runs: dict[str, dict[str, pd.DataFrame]], tasks: Sequence[str], g
     frames = []
     for label in labels:
         frames.append(_paired(runs[label]["cit"], runs[label]["coin"], f"run {label}: CIT and COIN", tasks, groups,
-                              n_resamples, confidence, seed).assign(comparison="coin − cit", run=label))
+                              n_resamples, confidence, seed).assign(comparison=DIFFERENCE, run=label))
     for label in labels[1:]:
         for model in MODELS:
             frames.append(_paired(runs[labels[0]][model], runs[label][model], f"{model} of runs {labels[0]} and {label}",
@@ -91,8 +92,8 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
     runs = list(dict.fromkeys(table["run"]))
     rows = []
     for (measure, group), cell in table.groupby(["measure", "group"], sort=False):
-        diffs = cell[cell["comparison"] == "coin − cit"].set_index("run").reindex(runs)
-        changes = cell[cell["comparison"] != "coin − cit"]
+        diffs = cell[cell["comparison"] == DIFFERENCE].set_index("run").reindex(runs)
+        changes = cell[cell["comparison"] != DIFFERENCE]
         if diffs["delta"].isna().any() or changes.empty:
             continue  # a measure one run lacks (no ranking) has no verdict
         spread = float(changes["delta"].abs().max())
@@ -117,8 +118,8 @@ def seeds_markdown(table: pd.DataFrame, confidence: float, group_labels: dict[st
 
     runs = list(dict.fromkeys(table["run"]))
     later = runs[1:]
-    labels = {**group_labels, bootstrap.PERTURBED: "All perturbed", "all": "All groups"}
-    changes = table[table["comparison"] != "coin − cit"].set_index(["measure", "group", "comparison", "run"])["delta"]
+    labels = {**group_labels, **alignment.POOLED_LABELS}
+    changes = table[table["comparison"] != DIFFERENCE].set_index(["measure", "group", "comparison", "run"])["delta"]
     digits = {"accuracy": 2, "rank_accuracy": 2}
     rows = []
     for record in verdicts(table).to_dict("records"):
@@ -137,4 +138,4 @@ def seeds_markdown(table: pd.DataFrame, confidence: float, group_labels: dict[st
     return markdown_table(header, rows, numeric_from=2)
 
 
-__all__ = ["ABOVE", "BELOW", "COLUMNS", "UNRESOLVED", "compare", "seed_table", "seeds_markdown", "verdicts"]
+__all__ = ["ABOVE", "BELOW", "COLUMNS", "DIFFERENCE", "MODELS", "UNRESOLVED", "compare", "seed_table", "seeds_markdown", "verdicts"]
