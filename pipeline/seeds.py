@@ -63,8 +63,8 @@ def seeds(
         f"Runs {', '.join(folders)} (the first is the reference), each CIT and COIN trained with its own seed and scored "
         "on the same prompts and rows. COIN − CIT: paired bootstrap over the rows "
         f"({cfg.report.bootstrap_samples} resamples; PDR resamples each task's rows); the seed changes are each model's "
-        "difference to the reference run on the same rows. Seed spread: the largest change of one model between "
-        "seeds. A verdict needs every run's interval on one side of 0 and every run's COIN − CIT beyond the seed "
+        "difference to the reference run on the same rows. Seed spread: the largest difference of one model between "
+        "any two seeds. A verdict needs every run's interval on one side of 0 and every run's COIN − CIT beyond the seed "
         "spread; otherwise the difference is not resolved by these runs.\n\n"
     )
     with atomic_dir(out) as tmp:

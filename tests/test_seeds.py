@@ -26,13 +26,13 @@ RIGHT = {
 }
 
 
-def _predictions(run: str, model: str, idxs=range(10)) -> pd.DataFrame:
+def _predictions(run: str, model: str, idxs=range(10), right=RIGHT) -> pd.DataFrame:
     rows = []
     for task in TASKS:
         for group in GROUPS:
             for pid in (0, 1):
                 for idx in idxs:
-                    correct = idx < RIGHT[run, model][group]
+                    correct = idx < right[run, model][group]
                     aligned = model == "cit" or idx < 8  # COIN aligned on 8 rows of 10, CIT on all, in both seeds
                     rows.append({"model": model, "task": task, "prompt_id": pid, "group": group, "idx": idx, "output": "yes",
                                  "pred": int(correct), "label": 1, "correct": correct, "rank_pred": 1, "rank_correct": True,
@@ -69,6 +69,18 @@ def test_verdicts_need_every_interval_and_the_seed_spread():
     assert (clean["delta_42"], clean["delta_43"], clean["spread"], clean["verdict"]) == (20.0, 20.0, 10.0, ABOVE)
     assert result.loc["rank_accuracy", "clean"]["verdict"] == UNRESOLVED  # no difference at all
     assert result.loc["align_at_1", "perturbed"][["spread", "verdict"]].tolist() == [0.0, BELOW]
+
+
+def test_the_spread_of_three_seeds_is_each_models_range():
+    """CIT clean: 50 % (seed 42), 60 % (43), 40 % (44): its 43 and 44 lie 20 points apart, though neither
+    is more than 10 from the first run, so the spread is 20 and COIN's +20 in every seed no longer clears it."""
+    right = {**RIGHT, ("44", "cit"): {"clean": 4, "deepwordbug": 4}, ("44", "coin"): {"clean": 6, "deepwordbug": 6}}
+    runs = {run: {model: _predictions(run, model, right=right) for model in ("cit", "coin")} for run in ("42", "43", "44")}
+    table = seed_table(runs, TASKS, GROUPS, 200, 0.95, 0)
+    assert _row(table, "cit", "44", "accuracy", "clean")["delta"] == -10.0
+    clean = verdicts(table).set_index(["measure", "group"]).loc["accuracy", "clean"]
+    assert (clean["delta_42"], clean["delta_43"], clean["delta_44"]) == (20.0, 20.0, 20.0)
+    assert (clean["spread"], clean["verdict"]) == (20.0, UNRESOLVED)
 
 
 def _cell(deltas, lows, highs, changes) -> pd.DataFrame:

@@ -9,7 +9,8 @@ prompt_id, idx) and every comparison is the paired one the report uses: accuracy
 The bootstrap intervals hold the evaluation's sampling noise (which rows and instructions were drawn);
 the seed changes hold training's own (initialisation, dropout, data order). For one measure and cell:
 
-    spread  = max over runs r > first and models m of |m_r − m_first|
+    spread  = max over models m of (max_r m_r − min_r m_r): the largest difference of one model between any
+              two seeds (with two runs |m_second − m_first|)
     verdict = "COIN above CIT"  if every run's COIN − CIT interval lies above 0 and min_r (COIN − CIT)_r > spread
               "COIN below CIT"  if every interval lies below 0 and max_r (COIN − CIT)_r < −spread
               "not resolved"    otherwise: a difference within the seed spread or an interval that holds 0
@@ -96,7 +97,8 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
         changes = cell[cell["comparison"] != DIFFERENCE]
         if diffs["delta"].isna().any() or changes.empty:
             continue  # a measure one run lacks (no ranking) has no verdict
-        spread = float(changes["delta"].abs().max())
+        # each model's value relative to the first run: 0 there, delta at every later run
+        spread = max(float(max(c["delta"].max(), 0.0) - min(c["delta"].min(), 0.0)) for _, c in changes.groupby("comparison"))
         row = {"measure": measure, "group": group}
         for run, d in diffs.iterrows():
             row.update({f"delta_{run}": d["delta"], f"ci_low_{run}": d["ci_low"], f"ci_high_{run}": d["ci_high"],
