@@ -1,6 +1,7 @@
 """Registers every stage module on the app (each module adds its own command)."""
 
 from pipeline import (  # noqa: F401  (imported for their @app.command side effect)
+    answer_alignment,
     augment,
     base_model,
     check_params,

@@ -528,12 +528,25 @@ def last_token_states(
     on_batch: OnBatch = None,
 ) -> np.ndarray:
     """Final-layer post-norm hidden state of each prompt's last token: (n, d) float32."""
+    return sequence_states(model, tokenizer, _encode(tokenizer, prompts), batch_size, on_batch=on_batch)
+
+
+def sequence_states(
+    model: Any,
+    tokenizer: Any,
+    encoded: Sequence[Sequence[int]],
+    batch_size: int,
+    *,
+    on_batch: OnBatch = None,
+) -> np.ndarray:
+    """`last_token_states` of sequences given as token ids (e.g. prompt + response as training joins
+    them): the final-layer post-norm state of each sequence's last token, (n, d) float32."""
     import torch
 
     model.eval()
     pad_id = _pad_id(tokenizer)
-    encoded = _encode(tokenizer, prompts)
-    states: list[Optional[np.ndarray]] = [None] * len(prompts)
+    encoded = [list(ids) for ids in encoded]
+    states: list[Optional[np.ndarray]] = [None] * len(encoded)
     with torch.inference_mode():
         for batch in plan_batches(encoded, batch_size):
             pre = _prefill(model, [encoded[i] for i in batch.rows], batch.shared, pad_id, hidden=True)
@@ -657,6 +670,7 @@ __all__ = [
     "generate_and_rank",
     "generate_with_states",
     "last_token_states",
+    "sequence_states",
     "make_accuracy_fn",
     "plan_batches",
     "rank",

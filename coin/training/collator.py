@@ -64,8 +64,12 @@ class CoinCollator:
 
     def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> list[tuple[list[int], list[int]]]:
         """(prompt ids, response ids) per formatted prompt and target, truncated to cutoff_len."""
+        return self.encode_rendered([self.prompt_format.render(p) for p in prompts], targets)
+
+    def encode_rendered(self, rendered: Sequence[str], targets: Sequence[str]) -> list[tuple[list[int], list[int]]]:
+        """`encode` of prompts already rendered (e.g. evaluation prompts, PromptFormat.render_eval)."""
         tok = self.tokenizer
-        prompt_ids = tok([self.prompt_format.render(p) for p in prompts], add_special_tokens=True)["input_ids"]
+        prompt_ids = tok(list(rendered), add_special_tokens=True)["input_ids"]
         response_ids = tok(list(targets), add_special_tokens=False)["input_ids"]
         eos = tok.eos_token_id
         return [join_truncated(list(p), list(r) + [eos], self.cutoff_len) for p, r in zip(prompt_ids, response_ids)]
