@@ -338,6 +338,8 @@ def test_load_model_round_trips_full_and_lora(base_dir, tmp_path):
     again, _ = load_model(full)
     with torch.no_grad():
         assert torch.equal(again(**ids).logits, reference)
+    # the suite runs with HF_HUB_OFFLINE=1 (conftest): the folder must not record that load-time switch
+    assert "local_files_only" not in json.loads((full / "tokenizer_config.json").read_text())
 
     params = make_params(model={"lora": {"enabled": True}})
     lora_model, tok = model_for_training(base_dir, params.model, params.seed)

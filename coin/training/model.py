@@ -146,6 +146,9 @@ def load_tokenizer(path: str | Path):
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except OSError as exc:
         raise CoinError(f"cannot load tokenizer {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    # how it was loaded (HF_HUB_OFFLINE=1 sets it True), not what it is: kept, a saved model folder's bytes
+    # (and the DVC hash of every stage after it) would depend on the environment variable
+    tokenizer.init_kwargs.pop("local_files_only", None)
     return ensure_pad_token(tokenizer)
 
 
