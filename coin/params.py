@@ -29,8 +29,10 @@ POOLINGS = ("last", "mean", "max")
 GEN_REDUCTIONS = ("tokens", "views")
 NEGATIVE_KINDS = ("hard", "normal", "mixed")
 POSITIVE_KINDS = ("template", "perturbed", "both")
-PERTURB_MODES = ("adversarial", "random", "file")
-PERTURB_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")
+PERTURB_MODES = ("adversarial", "random", "file", "published")
+# PromptBench's seven instruction attacks in its order: character, word, sentence, semantic
+PERTURB_GROUPS = ("deepwordbug", "textbugger", "textfooler", "bertattack", "checklist", "stresstest", "semantic")
+SEARCHED_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")  # the paper's four: modes adversarial and random
 SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank", "both")
@@ -296,12 +298,13 @@ class LossParams:
 class PerturbParams:
     """PromptBench-style instruction perturbations (COIN section 4.3)."""
 
-    mode: str  # adversarial (attack against the CIT model, paper) | random (seeded noise, no model) | file (perturb.file)
+    mode: str  # adversarial (attack against the CIT model, paper) | random (seeded noise, no model) | file (perturb.file) | published (perturb.published)
     instructions: str  # embedded | pinned (PromptBench at its pinned commit) | pinned-current (release 0.0.4) | folder with the prompt modules
     file: Optional[str]  # mode = file: a prompt set (JSON or Parquet in the prompts schema)
+    published: Optional[str]  # mode = published: PromptBench's adversarial prompts of t5|ul2|vicuna|chatgpt _zeroshot|_fewshot, or a path to such a .md file
     n_instructions: int  # clean instructions per task: half task-oriented, half role-oriented
     selection: str  # clean instructions per task: first (source order) | random (seeded) | top (best under the CIT model)
-    groups: list[str]  # perturbation groups to build: any of deepwordbug, textfooler, checklist, semantic
+    groups: list[str]  # any of deepwordbug, textfooler, checklist, semantic; mode published also textbugger, bertattack, stresstest
     languages: list[str]  # semantic group: one instruction per language
     n_attack_samples: int  # eval examples the goal function scores a candidate on
     query_budget: int  # model queries per attacked instruction
@@ -316,9 +319,17 @@ class PerturbParams:
         _choice("perturb.mode", self.mode, PERTURB_MODES)
         if self.mode == "file" and not self.file:
             raise ParamsError("perturb.file is empty: perturb.mode = 'file' needs a prompt-set file")
+        if self.mode == "published" and not self.published:
+            raise ParamsError("perturb.published is empty: perturb.mode = 'published' needs one of PromptBench's eight names or a file")
         _at_least("perturb.n_instructions", self.n_instructions, 1)
         _choice("perturb.selection", self.selection, SELECTIONS)
         _subset("perturb.groups", self.groups, PERTURB_GROUPS)
+        for group in self.groups:
+            if self.mode in ("adversarial", "random") and group not in SEARCHED_GROUPS:
+                raise ParamsError(
+                    f"perturb.groups has {group!r}, which perturb.mode = {self.mode!r} cannot serve: the search builds "
+                    f"{', '.join(SEARCHED_GROUPS)}; mode published serves all of {', '.join(PERTURB_GROUPS)}"
+                )
         _subset("perturb.languages", self.languages, LANGUAGES)
         _at_least("perturb.n_attack_samples", self.n_attack_samples, 1)
         _at_least("perturb.query_budget", self.query_budget, 1)
@@ -501,7 +512,7 @@ def check_paths(params: Params) -> None:
     working directory, the project root). check-params runs this, so a missing path fails before DVC
     deletes any stage's outputs; the stages that read them keep their own checks."""
     data, perturb = params.data, params.perturb
-    searched = perturb.mode != "file"  # the search reads the instructions, embedding and encoder
+    searched = perturb.mode in ("adversarial", "random")  # the search reads the instructions, embedding and encoder
     # (augment's perturbed positives use the embedded vectors whatever perturb.embedding says)
     checks = [  # (used, key, value, wanted, what is allowed)
         (data.source == "local", "data.local_dir", data.local_dir, "folder",

@@ -26,7 +26,11 @@ def check_params(
     """Validate params.yaml (every section and every path it names); write the fixed marker only if valid."""
     from coin.io import write_text
     from coin.params import check_paths, load_params
+    from pipeline.perturb import fixed_prompt_set
 
-    check_paths(load_params(params))
+    values = load_params(params)
+    check_paths(values)
+    if values.perturb.mode in ("file", "published"):  # the prompt set itself, as the perturb stage reads it
+        fixed_prompt_set(values)
     write_text(CHECKED, out)
     typer.echo(f"{params}: valid")

@@ -2,7 +2,8 @@
 
 mode adversarial: the reference model (models/cit) scores candidates on the first
 perturb.n_attack_samples evaluation rows of each task (by idx); mode random: the same
-transformations at perturb.edit_rate, no model; mode file: a user prompt set, checked and copied.
+transformations at perturb.edit_rate, no model; mode file: a user prompt set, checked and copied; mode
+published: PromptBench's published adversarial prompts (perturb.published), the same for every model.
 eval.processes = N > 1 reruns the command under `accelerate launch` (pipeline.launch): rank r searches
 the instruction tasks r, r + N, ... (each row depends on the seed and its own identity only), rank 0
 gathers them in task order and writes.
@@ -93,17 +94,35 @@ def perturb(
     params = load_params(params_path)
     p = params.perturb
     stage_args = ["perturb", "--model", model, "--eval", eval_path, "--out", out, "--params", params_path]
-    if p.mode != "file" and relaunch(params.eval.processes, stage_args, "eval.processes"):
+    if p.mode in ("adversarial", "random") and relaunch(params.eval.processes, stage_args, "eval.processes"):
         return
-    if p.mode == "file":
-        frame = check_prompt_set(read_prompt_file(p.file), p.file)
+    if p.mode in ("file", "published"):
+        frame, said = fixed_prompt_set(params)
         write_parquet(frame, out, PROMPTS)
-        typer.echo(f"perturb: {len(frame)} prompts from {p.file} -> {out}", err=True)
+        typer.echo(f"perturb: {len(frame)} prompts from {said} -> {out}", err=True)
         return
     join_process_group()
     frame = build_prompt_set(params, model, read_parquet(eval_path, EVAL_SET))
     if frame is not None:  # rank 0 (the other ranks' rows were gathered there)
         write_parquet(check_prompt_set(frame, out), out, PROMPTS)
+
+
+def fixed_prompt_set(params: Any) -> tuple[pd.DataFrame, str]:
+    """The prompt set of modes file and published, checked against the PROMPTS contract, and where it came
+    from. check-params builds it too, so a bad file stops the run before DVC deletes any output."""
+    from coin.prompts.instructions import check_prompt_set
+    from coin.prompts.published import Missing, published_rows, read_published
+
+    p = params.perturb
+    if p.mode == "file":
+        return check_prompt_set(read_prompt_file(p.file), p.file), p.file
+    published = read_published(p.published, params.data.cache_dir)
+    missing = Missing()
+    rows = published_rows(published, p.n_instructions, list(p.groups), list(p.languages), missing)
+    frame = pd.DataFrame(rows, columns=list(PROMPTS.columns))
+    left_out = sum(len(ids) for ids in missing.rows.values())
+    said = f"{published.name}.md (sha256 {published.sha256[:12]}; {left_out} perturbed prompts without a version in the file left out)"
+    return check_prompt_set(frame, p.published), said
 
 
 def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataFrame, log: Optional[list] = None) -> pd.DataFrame | None:
@@ -210,4 +229,4 @@ def accuracy_scorers(params: Any, model: Any, tokenizer: Any, tasks: dict[str, t
     }
 
 
-__all__ = ["accuracy_scorers", "attack_rows", "build_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]
+__all__ = ["accuracy_scorers", "attack_rows", "build_prompt_set", "fixed_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]

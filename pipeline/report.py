@@ -13,6 +13,7 @@ Writes into --out (swapped in whole, so a failed run leaves the previous report)
   table3_rank.md / .csv      Table 3 from the label-word ranking (eval.scoring both)
   invalid.csv                invalid answers (%) per dataset x group x model (when any answer was invalid)
   harmless.csv               perturbed instructions whose search found no harmful edit, per group
+  left_out.csv               clean instructions without a version in a group, per task (when any: published sets)
   plots/figure3_<model>.csv  DVC plots data: group, acc_mean, acc_std
   plots/figure4_<model>.csv  DVC plots data: group, prompt_id, idx, x, y
 and --summary, a small JSON of COIN − CIT mean accuracy per group (a dvc metric).
@@ -70,14 +71,21 @@ def report(
     from coin.report import bootstrap, figures, pdr_bootstrap, tables
     from coin.schemas import PROMPTS
 
+    from coin.data.registry import EVAL_TASKS
+    from coin.prompts.instructions import GROUPS
+
     cfg = load_params(params)
     tasks = list(cfg.eval.tasks)
-    groups = ["clean", *cfg.perturb.groups]
+    prompt_set = read_parquet(_require(prompts, "perturb"), PROMPTS)
+    # the groups the prompt set holds, in PromptBench's order; a task's cells are those its prompts have
+    held = set(prompt_set["group"])
+    groups = [g for g in GROUPS if g in held and (g == "clean" or g in cfg.perturb.groups)]
+    instruction_cells = set(zip(prompt_set["task"], prompt_set["group"]))
+    cells = {(t, g) for t in tasks for g in groups if (EVAL_TASKS[t].instruction_task, g) in instruction_cells}
 
     metric_paths = {m: _require(metrics_dir / f"{m}.json", f"evaluate@{m}") for m in REPORT_MODELS}
     prediction_paths = {m: _require(predictions_dir / f"{m}.parquet", f"evaluate@{m}") for m in MAP_MODELS}
     state_paths = {m: _require(states_dir / f"{m}.npz", f"evaluate@{m}") for m in MAP_MODELS}
-    _require(prompts, "perturb")
 
     frames, docs = [], {}
     for model, path in metric_paths.items():
@@ -90,7 +98,7 @@ def report(
         if doc.get("model", model) != model:
             raise DataError(f"{path} holds metrics of model {doc['model']!r}, expected {model!r}")
         try:
-            frames.append(tables.metrics_frame({model: doc}, tasks, groups))
+            frames.append(tables.metrics_frame({model: doc}, tasks, groups, cells))
             docs[model] = doc
         except DataError as exc:
             raise DataError(f"{path}: {exc}") from None
@@ -147,7 +155,8 @@ def report(
             raise DataError(f"{path}: {exc}") from None
     points = pd.concat(point_frames, ignore_index=True)
 
-    harmless = tables.harmless_counts(read_parquet(prompts, PROMPTS), groups)
+    harmless = tables.harmless_counts(prompt_set, groups)
+    left_out = tables.left_out_counts(prompt_set, groups, len(cfg.perturb.languages))
 
     task_labels = dict(tables.TASK_LABELS)
     group_labels = dict(tables.GROUP_LABELS)
@@ -168,6 +177,8 @@ def report(
         write_text(_significance_caption(cfg) + "\n" + sig_md, tmp / "significance.md")
         write_text(tables.to_csv(significance), tmp / "significance.csv")
         write_text(tables.to_csv(harmless), tmp / "harmless.csv")
+        if len(left_out):
+            write_text(tables.to_csv(left_out), tmp / "left_out.csv")
         if len(extras.columns) > 2:
             write_text(tables.to_csv(extras), tmp / "extras.csv")
         if len(drops.columns) > 2:
@@ -194,7 +205,7 @@ def report(
         for model in MAP_MODELS:
             part = points[points["model"] == model][["group", "prompt_id", "idx", "x", "y"]]
             write_text(tables.to_csv(part), tmp / "plots" / f"figure4_{model}.csv")
-        text = _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task)
+        text = _report_markdown(cfg, prompt_set, table1, table3, pooled_md, extras, invalid, harmless, left_out, points, state_task)
         text += _measures_markdown(cfg, drops, drop_md, alignment_md, table1_rank, rank_pooled_md)
         write_text(text, tmp / "report.md")
     from coin.evaluation.metrics import headline_delta
@@ -295,7 +306,25 @@ def _measures_markdown(cfg, drops, drop_md, alignment_md, table1_rank, rank_pool
     return "\n".join(lines) + "\n"
 
 
-def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, points, state_task) -> str:
+def prompt_set_note(cfg, prompt_set) -> str:
+    """Which prompt set the perturbed groups come from, so a table is never read as the other setting."""
+    mode = cfg.perturb.mode
+    published = sorted({o.split(":")[1] for o in prompt_set["origin"] if o.startswith("published:")})
+    if mode == "adversarial":
+        return ("searched against the CIT model (`perturb.mode: adversarial`, the paper's protocol: CIT meets "
+                "prompts chosen against itself, COIN and the base model meet them second-hand)")
+    if mode == "random":
+        return "random edits of the clean instructions, no model consulted (`perturb.mode: random`)"
+    if published:
+        digests = sorted({json.loads(d).get("sha256", "")[:12] for d in prompt_set["details"] if '"sha256"' in d})
+        where = f"`perturb.published: {Path(cfg.perturb.published).name}`" if mode == "published" else f"the file `{Path(cfg.perturb.file).name}`"
+        return (f"PromptBench's published adversarial prompts {', '.join(f'`{n}.md`' for n in published)} (sha256 "
+                f"{', '.join(digests)}; {where}): fixed text found against PromptBench's own model, the same for "
+                "every model here (a transfer attack)")
+    return f"the prompt file `{Path(cfg.perturb.file).name}` (`perturb.mode: file`)"
+
+
+def _report_markdown(cfg, prompt_set, table1, table3, pooled_md, extras, invalid, harmless, left_out, points, state_task) -> str:
     """The stitched summary report.md."""
     from coin.report import tables
     from coin.report.sweep import format_lambda
@@ -306,8 +335,9 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, 
         "",
         f"Base model `{cfg.model.base}`; COIN with λ = {format_lambda(cfg.loss.lam)}, τ = {cfg.loss.temperature:g}, "
         f"negatives `{cfg.loss.negatives}`; {cfg.eval.n_samples} rows per task, {cfg.perturb.n_instructions} "
-        f"instructions per task and group, perturbation mode `{cfg.perturb.mode}`, scoring `{cfg.eval.scoring}` "
+        f"instructions per task and group, scoring `{cfg.eval.scoring}` "
         f"({_scoring_note(cfg.eval.scoring)}; the paper's numbers are from greedy generation).",
+        f"Prompt set: {prompt_set_note(cfg, prompt_set)}.",
         "Accuracy is in %, shown as mean ± population std over a task's instructions. Beside each model: the "
         "paper's number (its LLaMA-7B run: Table 1 and Table 3 of arXiv 2402.11138; base = Alpaca) with ours − "
         "paper in brackets; n/a where the paper reports none.",
@@ -368,7 +398,8 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, 
             tables.invalid_markdown(invalid),
             "",
         ]
-    lines += [
+    searched = prompt_set["details"].str.contains('"harmful"', regex=False).any()  # published sets hold no search
+    lines += [] if not searched else [
         "## Perturbed instructions without a harmful edit",
         "",
         "Perturbed instructions whose search found no harmful edit (`details.harmful` is false in "
@@ -376,4 +407,15 @@ def _report_markdown(cfg, table1, table3, pooled_md, extras, invalid, harmless, 
         "",
         tables.harmless_markdown(harmless),
     ]
+    if len(left_out):
+        lines += [
+            "",
+            "## Instructions without a version in a group",
+            "",
+            "Clean instructions of a task that the prompt file gives no attacked (or, for Semantic, translated) "
+            "version of in a group: they are left out of that group, whose averages then cover the rest. "
+            "CSV: [left_out.csv](left_out.csv).",
+            "",
+            tables.left_out_markdown(left_out),
+        ]
     return "\n".join(lines)

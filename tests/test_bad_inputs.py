@@ -6,6 +6,7 @@ dvc.yaml, or the stage that reads the bad file) and checked for its exact messag
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -89,9 +90,11 @@ def test_bad_param_is_one_line_and_exit_2(tmp_path, change, message):
 def test_path_params_that_exist_or_are_unused_pass_check_params(tmp_path):
     (tmp_path / "mirror").mkdir()
     (tmp_path / "glove.txt").write_text("river 0.1 0.2\n")
+    clean = {"task": "rte", "prompt_id": 0, "group": "clean", "text": "Say.", "clean_text": "Say.", "origin": "mine", "details": {}}
+    (tmp_path / "prompts.json").write_text(json.dumps([clean]))
     change = {
         "data": {"source": "local", "local_dir": str(tmp_path / "mirror")},
-        "perturb": {"embedding": str(tmp_path / "glove.txt"), "mode": "file", "file": str(tmp_path / "glove.txt"),
+        "perturb": {"embedding": str(tmp_path / "glove.txt"), "mode": "file", "file": str(tmp_path / "prompts.json"),
                     "sentence_encoder": "/unused/when/mode/is/file"},
     }
     params = _params_file(tmp_path, change)

@@ -581,7 +581,7 @@ def test_prompt_set_errors_are_one_line(tmp_path):
     assert str(info.value) == f"{missing}: missing column 'origin' (prompt set needs task, prompt_id, group, text, clean_text, origin, details)"
     with pytest.raises(DataError) as info:
         ins.check_prompt_set(pd.DataFrame([good, {**good, "group": "typos", "text": "Sya."}]), "set.json")
-    assert str(info.value) == "set.json: row 1 (rte, typos, prompt 0) has group 'typos': use one of clean, deepwordbug, textfooler, checklist, semantic"
+    assert str(info.value) == "set.json: row 1 (rte, typos, prompt 0) has group 'typos': use one of clean, deepwordbug, textbugger, textfooler, bertattack, checklist, stresstest, semantic"
     with pytest.raises(DataError) as info:
         ins.check_prompt_set(pd.DataFrame([good, {**good, "group": "semantic"}]), "set.json")
     assert str(info.value) == "set.json: row 1 (rte, semantic, prompt 0): the perturbed text equals its clean_text (allowed only with details status no_candidate)"

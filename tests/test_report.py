@@ -154,6 +154,17 @@ def test_missing_metrics_cell_is_named():
     )
 
 
+def test_a_cell_the_prompt_set_lacks_is_left_out_not_required():
+    doc = _metrics("coin")
+    del doc["rte"]["semantic"]
+    cells = {(t, g) for t in TASKS for g in GROUPS} - {("rte", "semantic")}
+    frame = tables.metrics_frame({"coin": doc}, TASKS, GROUPS, cells)
+    assert len(frame) == len(cells)
+    assert not ((frame["task"] == "rte") & (frame["group"] == "semantic")).any()
+    with pytest.raises(DataError):  # a cell the prompt set has is still required
+        tables.metrics_frame({"coin": doc}, TASKS, GROUPS, cells | {("rte", "semantic")})
+
+
 def test_harmless_counts():
     prompts = pd.DataFrame(
         {

@@ -22,9 +22,12 @@ PLOT_GROUP_LABELS = {
     "textfooler": "TextFooler",
     "checklist": "CheckList",
     "semantic": "Semantic",
+    "textbugger": "TextBugger",
+    "bertattack": "BertAttack",
+    "stresstest": "StressTest",
 }
 MODEL_COLORS = {"base": "#9e9e9e", "cit": "#4c72b0", "coin": "#dd8452"}
-GROUP_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+GROUP_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#64b5cd")
 DPI = 120
 
 

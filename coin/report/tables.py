@@ -9,7 +9,7 @@ built from the per-task numbers, so averages here do not depend on how the evalu
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ GROUP_LABELS = {
     "textfooler": "TextFooler (word)",
     "checklist": "CheckList (sentence)",
     "semantic": "Semantic",
+    "textbugger": "TextBugger (character)",
+    "bertattack": "BertAttack (word)",
+    "stresstest": "StressTest (sentence)",
     "perturbed": "All perturbed",
 }
 # Task categories of Table 1. As in the official CoIN post-processing (promptbench/postprocessing.py),
@@ -89,18 +92,22 @@ def metrics_frame(
     metrics: Mapping[str, Mapping[str, Any]],
     tasks: Sequence[str],
     groups: Sequence[str],
+    cells: Optional[set[tuple[str, str]]] = None,
 ) -> pd.DataFrame:
     """Long frame of every (model, task, group) cell: model, task, group, acc_mean, acc_std, extras.
 
     `metrics` maps a model name to its metrics document. Every task in `tasks` must have every group in
-    `groups` with `acc_mean` and `acc_std`; the other numbers (CELL_METRICS) are kept where present,
-    else NaN (also where null, e.g. the clean group's pdr).
+    `groups` with `acc_mean` and `acc_std` (only the (task, group) pairs in `cells`, when given: a prompt
+    set may lack a group for a task); the other numbers (CELL_METRICS) are kept where present, else NaN
+    (also where null, e.g. the clean group's pdr).
     Rows come in the order models x tasks x groups as given.
     """
     rows = []
     for model, doc in metrics.items():
         for task in tasks:
             for group in groups:
+                if cells is not None and (task, group) not in cells:
+                    continue
                 task_doc = doc.get(task)
                 cell = task_doc.get(group) if isinstance(task_doc, dict) else None
                 if not isinstance(cell, dict):
@@ -322,6 +329,36 @@ def harmless_counts(prompts: pd.DataFrame, groups: Sequence[str]) -> pd.DataFram
     return pd.DataFrame(rows, columns=["group", "n_instructions", "n_no_harmful_edit"])
 
 
+def left_out_counts(prompts: pd.DataFrame, groups: Sequence[str], n_languages: int) -> pd.DataFrame:
+    """Per task and perturbed group: the clean instructions without a version in that group.
+
+    A task with k clean instructions expects k rows in each group, min(k, n_languages) in semantic (one
+    language per instruction). Columns: task, group, n_expected, n_left_out; only rows with n_left_out > 0,
+    in the order of the prompt set's tasks and of `groups`.
+    """
+    rows = []
+    for task in dict.fromkeys(prompts["task"]):
+        rows_of = prompts[prompts["task"] == task]
+        n_clean = int((rows_of["group"] == "clean").sum())
+        for group in groups:
+            if group == "clean":
+                continue
+            expected = min(n_clean, n_languages) if group == "semantic" else n_clean
+            present = int((rows_of["group"] == group).sum())
+            if present < expected:
+                rows.append({"task": task, "group": group, "n_expected": expected, "n_left_out": expected - present})
+    return pd.DataFrame(rows, columns=["task", "group", "n_expected", "n_left_out"])
+
+
+def left_out_markdown(table: pd.DataFrame) -> str:
+    """The left-out table as markdown."""
+    rows = [
+        [TASK_LABELS.get(r["task"], r["task"]), GROUP_LABELS.get(r["group"], r["group"]), str(r["n_expected"]), str(r["n_left_out"])]
+        for r in table.to_dict("records")
+    ]
+    return markdown_table(["Task", "Group", "Expected", "Left out"], rows, numeric_from=2)
+
+
 def harmless_markdown(table: pd.DataFrame) -> str:
     """The harmless-count table as markdown."""
     rows = [
@@ -371,6 +408,8 @@ __all__ = [
     "format_mean_std",
     "harmless_counts",
     "harmless_markdown",
+    "left_out_counts",
+    "left_out_markdown",
     "markdown_table",
     "metrics_frame",
     "table1",
