@@ -25,7 +25,7 @@ from coin.prompts.format import EVAL_FORMATS, PROMPT_FORMATS
 
 SOURCES = ("embedded", "hub", "local")
 NEGATIVES = ("pair", "batch")
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "prompt")
 GEN_REDUCTIONS = ("tokens", "views")
 NEGATIVE_KINDS = ("hard", "normal", "mixed")
 POSITIVE_KINDS = ("template", "perturbed", "both")
@@ -283,7 +283,7 @@ class LossParams:
     temperature: float  # tau of the InfoNCE similarity
     negatives: str  # pair: an anchor against its hard negative (paper) | batch: every in-batch row
     contrastive: bool  # false gives exactly L_gen (the CIT baseline)
-    pooling: str  # state fed to L_ctr: last (last real token, paper) | mean | max over the real tokens
+    pooling: str  # state fed to L_ctr: last (last real token, paper) | prompt (last prompt token: where the answer is generated from) | mean | max over the real tokens
     gen_reduction: str  # L_gen: tokens (mean over both views' response tokens) | views (released code: sum of the two views' means)
 
     def validate(self) -> None:

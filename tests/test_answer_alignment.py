@@ -115,3 +115,57 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, monkeypatch, args, m
     assert result.exit_code == 2
     assert result.output.strip() == message
     assert not (tmp_path / "out").exists()
+
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<s>user: {{ m['content'] }}</s>{% endfor %}{% if add_generation_prompt %}<s>assistant: {% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def embedded_tiny(tmp_path_factory):
+    """The project's own tiny model (coin.training.model.build_tiny_model) and tokenizer (train_tokenizer)."""
+    from coin.training.model import build_tiny_model
+    from coin.training.tokenizer import train_tokenizer
+
+    params = load_params(_params(tmp_path_factory.mktemp("tiny")))
+    texts = ["Is the review positive or negative? The film was great.", "Does the first sentence entail the second?"] * 8
+    tokenizer = train_tokenizer(texts, 400, params.model.tiny.max_position)
+    tiny = type(params.model.tiny)(**{**params.model.tiny.__dict__, "vocab_size": 400, "hidden_size": 32, "num_layers": 2,
+                                      "num_heads": 2, "intermediate_size": 64})
+    return build_tiny_model(tiny, tokenizer, 0).eval(), tokenizer
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("style", ["alpaca", "chat"])
+@pytest.mark.parametrize("which", ["llama", "embedded"])
+def test_prompt_pooling_is_the_state_the_evaluation_reads(tiny_lm, embedded_tiny, tmp_path, which, style, side):
+    """loss.pooling prompt: a training batch's pooled state at each sequence's prompt end equals the evaluate
+    stage's last-token state of the same rendered prompt (answer-alignment --at prompt), both formats and
+    both padding sides, on a small LLaMA and on the project's tiny model."""
+    import copy
+
+    import torch
+
+    from coin.training.collator import CoinCollator
+    from coin.training.losses import pool_states
+
+    model, tokenizer = tiny_lm if which == "llama" else embedded_tiny
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    params = load_params(_params(tmp_path))
+    params = type(params)(**{**params.__dict__, "model": type(params.model)(**{**params.model.__dict__, "prompt_format": style})})
+    grid = _grid(tokenizer, params)
+    if style == "chat":
+        assert grid["prompt"].iloc[0].startswith("<s>user: ")
+    evaluated = position_states(model, tokenizer, grid, params, "prompt")
+    collator = CoinCollator(tokenizer, prompt_format(params.model, tokenizer), params.sample.cutoff_len, padding_side=side)
+    targets = [label_words(t)[label] for t, label in zip(grid["task"], grid["label"])]
+    batch = collator.pad(collator.encode_rendered(grid["prompt"].tolist(), targets))
+    with torch.no_grad():
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"],
+                    output_hidden_states=True)
+    pooled = pool_states(out.hidden_states[-1], batch["attention_mask"], batch["pool_index"], "prompt", batch["prompt_index"])
+    np.testing.assert_allclose(pooled.numpy(), evaluated, atol=1e-5)
+    last = pool_states(out.hidden_states[-1], batch["attention_mask"], batch["pool_index"], "last").numpy()
+    assert not np.allclose(last, evaluated, atol=1e-3)  # the answer end is another state

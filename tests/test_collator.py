@@ -76,6 +76,9 @@ def test_batch_layout_masks_and_positions(tokenizer, side):
         padding = [-100] * pad
         assert labels[i].tolist() == (padding + expected_labels if side == "left" else expected_labels + padding)
         assert batch["pool_index"][i].item() == start + len(real) - 1  # the eos, the last real token
+        prompt_end = batch["prompt_index"][i].item()
+        assert prompt_end == start + len(prompt_ids) - 1  # the last prompt token ...
+        assert labels[i, prompt_end + 1].item() == response_ids[0]  # ... predicts the response's first token
         positions = batch["position_ids"][i, start : start + len(real)].tolist()
         assert positions == list(range(len(real)))
     assert (ids[torch.arange(4), batch["pool_index"]] == 2).all()
@@ -88,6 +91,19 @@ def test_cutoff_applies_per_sequence(tokenizer):
     response = tokenizer("glad", add_special_tokens=False).input_ids + [2]
     assert batch["input_ids"][0, 0].item() == 1  # <s> kept
     assert batch["labels"][0, 6 - len(response) :].tolist() == response
+
+
+def test_a_response_that_fills_the_cutoff_leaves_the_first_token_as_prompt_end(tokenizer):
+    """join_truncated keeps one prompt token: a response of cutoff_len - 1 tokens or more cuts the whole
+    instruction, and the prompt end (loss.pooling prompt) is then <s>, whose label is the response's first token."""
+    long_target = " ".join(["glad"] * 12)
+    collate = CoinCollator(tokenizer, FORMAT, cutoff_len=6, padding_side="left")
+    entries = [{**ENTRIES[0], "target": long_target}, ENTRIES[1]]
+    batch = collate(entries)
+    response = tokenizer(long_target, add_special_tokens=False).input_ids[:5]
+    assert batch["input_ids"][0].tolist() == [1, *response]  # <s> + the first 5 response tokens
+    assert batch["prompt_index"][0].item() == 0
+    assert batch["labels"][0, 1].item() == response[0]
 
 
 def test_left_and_right_padding_give_the_same_loss_and_states(tiny_lm):

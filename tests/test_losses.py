@@ -158,8 +158,16 @@ def test_pool_mean_and_max_are_the_same_for_left_and_right_padding():
         assert right.tolist() == left.tolist() == expected, kind
 
 
+def test_pool_prompt_takes_each_rows_last_prompt_token():
+    # row 0 (right padding): prompt = positions 0-1, response = 2; row 1 (left padding): prompt = 2, response = 3
+    prompt_end = torch.tensor([1, 2])
+    assert pool_states(HIDDEN, MASK, LAST, "prompt", prompt_end).tolist() == [[3.0, 0.0], [2.0, -6.0]]
+    with pytest.raises(ValueError, match="loss.pooling = 'prompt' needs each sequence's prompt_index"):
+        pool_states(HIDDEN, MASK, LAST, "prompt")
+
+
 def test_pool_unknown_kind_is_refused():
-    with pytest.raises(ValueError, match="loss.pooling = 'sum' is not allowed: use one of last, mean, max"):
+    with pytest.raises(ValueError, match="loss.pooling = 'sum' is not allowed: use one of last, mean, max, prompt"):
         pool_states(HIDDEN, MASK, LAST, "sum")
 
 

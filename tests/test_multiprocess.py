@@ -40,7 +40,9 @@ def _env() -> dict[str, str]:
 
 def _params_file(folder: Path, processes: int) -> Path:
     path = folder / f"params{processes}.yaml"
-    path.write_text(yaml.safe_dump(make_params(train={**TRAIN_KEYS, "processes": processes}).to_dict()))
+    # loss.pooling prompt: each sequence's prompt_index travels with its rows to every rank (the pooled state
+    # of 'last' comes the same way, as pool_index)
+    path.write_text(yaml.safe_dump(make_params(train={**TRAIN_KEYS, "processes": processes}, loss={"pooling": "prompt"}).to_dict()))
     return path
 
 

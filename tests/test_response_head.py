@@ -24,6 +24,7 @@ ENTRIES = [
 OBJECTIVES = {
     "cit": dict(contrastive=False),
     "coin_last_tokens": dict(contrastive=True, lam=1000.0, temperature=0.05, negatives="pair", pooling="last"),
+    "coin_prompt_tokens": dict(contrastive=True, lam=1000.0, temperature=0.05, negatives="pair", pooling="prompt"),
     "coin_mean_views": dict(contrastive=True, lam=0.5, temperature=0.05, negatives="batch", pooling="mean", gen_reduction="views"),
 }
 

@@ -46,7 +46,10 @@ class CoinCollator:
     for LLaMA; response without, plus eos) and concatenated, so labels mask exactly the prompt: the
     loss is on the response (the assistant's turn, for chat) and its eos only.
     Returns tensors: input_ids, attention_mask, position_ids, labels (2k, T); pool_index (2k,): the
-    last non-padding token of each sequence; groups (k,): each entry's pair_id.
+    last non-padding token of each sequence; prompt_index (2k,): the last prompt token of each sequence,
+    the position whose next-token label is the response's first token; groups (k,): each entry's pair_id.
+    join_truncated always keeps a prompt's first token, so every sequence has a prompt end: when the
+    response alone fills cutoff_len - 1 tokens, it is that first token (the instruction was cut out).
     """
 
     tokenizer: Any
@@ -75,7 +78,7 @@ class CoinCollator:
         return [join_truncated(list(p), list(r) + [eos], self.cutoff_len) for p, r in zip(prompt_ids, response_ids)]
 
     def pad(self, pieces: Sequence[tuple[list[int], list[int]]]) -> dict[str, Any]:
-        """Pad (prompt, response) id lists into one batch with labels, position ids and pool index."""
+        """Pad (prompt, response) id lists into one batch with labels, position ids, pool and prompt index."""
         import torch
 
         n = len(pieces)
@@ -83,9 +86,11 @@ class CoinCollator:
         input_ids = torch.full((n, width), self.tokenizer.pad_token_id, dtype=torch.long)
         labels = torch.full((n, width), IGNORE_INDEX, dtype=torch.long)
         attention_mask = torch.zeros((n, width), dtype=torch.long)
+        prompt_index = torch.zeros(n, dtype=torch.long)
         for i, (prompt, response) in enumerate(pieces):
             length = len(prompt) + len(response)
             start = width - length if self.padding_side == "left" else 0
+            prompt_index[i] = start + len(prompt) - 1
             input_ids[i, start : start + length] = torch.tensor(prompt + response)
             labels[i, start + len(prompt) : start + length] = torch.tensor(response)
             attention_mask[i, start : start + length] = 1
@@ -99,6 +104,7 @@ class CoinCollator:
             "position_ids": position_ids,
             "labels": labels,
             "pool_index": pool_index.long(),
+            "prompt_index": prompt_index,
         }
 
     def entry_lengths(self, entries: Sequence[Mapping[str, Any]]) -> list[int]:

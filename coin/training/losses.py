@@ -22,24 +22,36 @@ from coin.training.collator import IGNORE_INDEX
 
 # below this the contrastive loss counts as zero: the weight falls back to lambda
 CTR_EPS = 1e-8
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "prompt")
 GEN_REDUCTIONS = ("tokens", "views")
 
 
-def pool_states(hidden: torch.Tensor, attention_mask: torch.Tensor, pool_index: torch.Tensor, pooling: str = "last") -> torch.Tensor:
+def pool_states(
+    hidden: torch.Tensor,
+    attention_mask: torch.Tensor,
+    pool_index: torch.Tensor,
+    pooling: str = "last",
+    prompt_index: torch.Tensor | None = None,
+) -> torch.Tensor:
     """One state per sequence for L_ctr, float32 (not normalised; info_nce normalises).
 
     hidden (N, T, d): the final-layer (post-norm) states; attention_mask (N, T): 1 on the real tokens
-    of prompt + response, 0 on padding (either side); pool_index (N,): each row's last real token.
-        last: h_i = hidden[i, pool_index_i]                          (the paper; footnote 1 of 3.3)
-        mean: h_i = sum_t m_it * hidden[i, t] / sum_t m_it            (padding never counted)
-        max:  h_i[c] = max_{t: m_it = 1} hidden[i, t, c]              (padding never a candidate)
+    of prompt + response, 0 on padding (either side); pool_index (N,): each row's last real token;
+    prompt_index (N,): each row's last prompt token (pooling prompt only).
+        last:   h_i = hidden[i, pool_index_i]                        (the paper; footnote 1 of 3.3)
+        prompt: h_i = hidden[i, prompt_index_i]                      (the state the first answer token is
+                generated from and the evaluation reads; its next-token label is the response's first token)
+        mean:   h_i = sum_t m_it * hidden[i, t] / sum_t m_it          (padding never counted)
+        max:    h_i[c] = max_{t: m_it = 1} hidden[i, t, c]            (padding never a candidate)
     The released code's average also counts padding tokens; here padding never enters a mean or a max.
     """
     hidden = hidden.float()
-    if pooling == "last":
+    if pooling in ("last", "prompt"):
+        index = pool_index if pooling == "last" else prompt_index
+        if index is None:
+            raise ValueError("loss.pooling = 'prompt' needs each sequence's prompt_index (CoinCollator's batch)")
         rows = torch.arange(hidden.shape[0], device=hidden.device)
-        return hidden[rows, pool_index]  # (N, d)
+        return hidden[rows, index.to(hidden.device)]  # (N, d)
     mask = attention_mask.to(hidden.device).bool().unsqueeze(-1)  # (N, T, 1)
     if pooling == "mean":
         count = mask.sum(dim=1).clamp(min=1).float()  # (N, 1)

@@ -2,7 +2,7 @@
 
 One forward pass per micro-batch over the 2k sequences [orig_1..orig_k, pos_1..pos_k] (see
 coin.training.collator). With the contrastive term on, the final hidden states (after the final norm)
-are pooled per sequence (loss.pooling: the last real token, or the mean / max over the real tokens)
+are pooled per sequence (loss.pooling: the last real token, the last prompt token, or the mean / max over the real tokens)
 and L2-normalised, and
     L = L_gen + w * L_ctr,  w = min(lambda, sg(L_gen) / sg(L_ctr))
 with L_gen reduced by loss.gen_reduction (coin.training.losses). With it off (the CIT baseline) the
@@ -42,7 +42,7 @@ class Objective:
     lam: float = 0.0
     temperature: float = 1.0
     negatives: str = "pair"  # pair: candidates within a pair | batch: the whole micro-batch
-    pooling: str = "last"  # last | mean | max (coin.training.losses.pool_states)
+    pooling: str = "last"  # last | prompt | mean | max (coin.training.losses.pool_states)
     gen_reduction: str = "tokens"  # tokens | views (coin.training.losses.generation_loss)
 
     @classmethod
@@ -130,7 +130,8 @@ class CoinTrainer(Trainer):
         if not self.objective.contrastive:
             loss, parts = gen, {"loss_gen": gen}
         else:
-            pooled = pool_states(head.hidden, inputs["attention_mask"], inputs["pool_index"], self.objective.pooling)  # (2k, d)
+            pooled = pool_states(head.hidden, inputs["attention_mask"], inputs["pool_index"], self.objective.pooling,
+                                 inputs.get("prompt_index"))  # (2k, d)
             loss, parts = self._with_contrastive(gen, pooled, inputs)
         return self._record(loss, outputs, parts, model, return_outputs)
 
@@ -153,7 +154,8 @@ class CoinTrainer(Trainer):
             parts = {"loss_gen": loss}
         else:
             outputs = model(**forward, use_cache=False, output_hidden_states=True)
-            pooled = pool_states(outputs.hidden_states[-1], inputs["attention_mask"], inputs["pool_index"], self.objective.pooling)
+            pooled = pool_states(outputs.hidden_states[-1], inputs["attention_mask"], inputs["pool_index"], self.objective.pooling,
+                                 inputs.get("prompt_index"))
             gen = generation_loss(outputs.logits, labels, self.objective.gen_reduction)
             loss, parts = self._with_contrastive(gen, pooled, inputs)
         return self._record(loss, outputs, parts, model, return_outputs)
