@@ -10,7 +10,8 @@ setting is the only pin MKL documents for non-Intel CPUs too (MKL_CBWR=AVX2 is h
 only) together with ATen's plain C++ kernels: what byte-identical runs across x86 vendors would cost. Prints
 per setting: the sha256 of model.safetensors, whether it equals the first run's, the largest absolute
 weight difference from it, and the wall time (seconds, and as a ratio to the first run; one run each,
-so read the ratios loosely on a shared machine). Output committed as reports/benchmarks/isa_repro.txt.
+so read the ratios loosely on a shared machine). The output goes to reports/benchmarks/isa_repro.txt under
+benchmarks/record.py's header (the committed file predates that and carries its own first line).
 """
 
 from __future__ import annotations
@@ -109,4 +110,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--child" in sys.argv:  # one setting's run: its JSON line goes to the parent, not to a file
+        main()
+    else:
+        from record import recorded  # benchmarks/record.py: the output, kept in reports/benchmarks/
+
+        with recorded(__file__):
+            main()

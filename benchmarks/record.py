@@ -5,7 +5,10 @@ stderr) still goes to the terminal and, when the script finishes without an erro
 atomically to reports/benchmarks/<script>.txt after a header: the date (UTC), the command, the git
 commit, the CPU model, the instruction-set flags that decide the speed of float32 / bfloat16 work on
 a CPU (avx2, avx512f, avx512_bf16, amx_bf16), the cores, the torch version and torch's thread count.
-The README quotes only figures such a file holds (tests/test_readme_figures.py checks it).
+Paths of the machine are written relative (`machine_free`): installed packages' as `<site-packages>/...`,
+the project's relative to the project, the temporary folder's as `$TMPDIR/...`, the home folder's as
+`~/...`, so a committed output names no folder of the machine that wrote it. The docs quote only
+figures such a file holds (tests/test_readme_figures.py checks it).
 """
 
 from __future__ import annotations
@@ -15,14 +18,40 @@ import datetime
 import io
 import os
 import platform
+import re
 import subprocess
 import sys
+import sysconfig
+import tempfile
 from pathlib import Path
 from typing import Iterator, TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "reports" / "benchmarks"
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def _swap(text: str, prefix: str, name: str) -> str:
+    """`prefix` and `prefix/...` as `name` and `name/...` (an empty name: relative, `.` for the prefix
+    alone); a longer folder name that merely starts with the prefix is left alone."""
+    prefix = prefix.rstrip("/")
+    if not prefix:
+        return text
+    pattern = re.compile(re.escape(prefix) + r"(/|(?![\w.-]))")
+    return pattern.sub(lambda m: (f"{name}/" if name else "") if m.group(1) == "/" else (name or "."), text)
+
+
+def machine_free(text: str, root: Path | None = None) -> str:
+    """`text` with the machine's absolute paths made relative: an installed package's files as
+    `<site-packages>/...`, the project's relative to the project, the temporary folder's as
+    `$TMPDIR/...`, the home folder's as `~/...` (the longest matching folder wins)."""
+    root = Path(root or ROOT)
+    places = [(str(root.resolve()), ""), (str(root), "")]
+    places += [(sysconfig.get_paths()[key], "<site-packages>") for key in ("purelib", "platlib")]
+    places += [(tempfile.gettempdir(), "$TMPDIR"), ("/tmp", "$TMPDIR"), (str(Path.home()), "~")]
+    for prefix, name in sorted(dict(places).items(), key=lambda item: -len(item[0])):
+        text = _swap(text, prefix, name)
+    return text
 
 
 def cpu_facts(cpuinfo: str) -> tuple[str, dict[str, bool]]:
@@ -108,5 +137,5 @@ def recorded(script: str, out_dir: Path = OUT_DIR) -> Iterator[None]:
 
     path = Path(out_dir) / f"{Path(script).stem}.txt"
     command = [Path(sys.executable).name, os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]
-    write_text(header(command) + final_lines(copy.getvalue()), path)
+    write_text(machine_free(header(command) + final_lines(copy.getvalue())), path)
     print(f"output written to {os.path.relpath(path, ROOT)}", file=sys.stderr)
