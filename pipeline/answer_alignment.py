@@ -28,6 +28,17 @@ POSITIONS = ("answer", "prompt")
 MODELS = ("cit", "coin")
 
 
+def shown_path(path: Path, root: Path | None = None) -> str:
+    """How a report names a folder: relative to the project (`root`, the working directory) when inside
+    it, else its parent's name and its own (`models-seed42/cit`), never an absolute path of the machine."""
+    root = (root or Path.cwd()).resolve()
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(root).as_posix() or "."
+    except ValueError:
+        return Path(*resolved.parts[-2:]).as_posix() if len(resolved.parts) > 2 else resolved.name
+
+
 def position_states(model: Any, tokenizer: Any, grid: Any, params: Any, at: str, on_batch: Any = None) -> Any:
     """(n, d) float32 final-layer states of every grid row (task, group, prompt_id, idx, label, prompt)
     at `at`: the prompt's last token (prompt) or the eos after its gold label word (answer)."""
@@ -92,8 +103,8 @@ def answer_alignment(
     table = alignment_table(units["cit"], units["coin"], groups, p.report.bootstrap_samples, p.report.confidence, p.seed)
     where = ("the eos after each prompt + its gold label word (where L_ctr pools in training)" if at == "answer"
              else "each prompt's last token (where the evaluation reads)")
-    caption = (f"# Alignment at the {at} end\n\nStates at {where}; CIT {cit}, COIN {coin}; COIN − CIT: paired bootstrap "
-               f"over the rows ({p.report.bootstrap_samples} resamples).\n\n")
+    caption = (f"# Alignment at the {at} end\n\nStates at {where}; CIT {shown_path(cit)}, COIN {shown_path(coin)}; "
+               f"COIN − CIT: paired bootstrap over the rows ({p.report.bootstrap_samples} resamples).\n\n")
     with atomic_dir(out) as tmp:
         write_text(caption + alignment_markdown(table, p.report.confidence, dict(GROUP_LABELS)), tmp / "answer_alignment.md")
         write_text(to_csv(table.assign(position=at)), tmp / "answer_alignment.csv")
