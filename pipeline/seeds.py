@@ -1,7 +1,7 @@
 """`seeds`: COIN − CIT of several training seeds beside each model's change between seeds.
 
-Train and score CIT and COIN again with another seed, on the first run's prompt set (README, "Using it"),
-keep each run's data/predictions folder, then:
+Train and score CIT and COIN again with another seed, on the first run's prompt set (docs/usage.md,
+"Another training seed"), keep each run's data/predictions folder, then:
 
     python -m pipeline seeds --run 42=path/to/seed42/predictions --run 43=data/predictions --out reports/seeds
 
