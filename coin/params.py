@@ -502,6 +502,11 @@ def eval_source(params: Params) -> tuple[str, Optional[str]]:
     return params.eval.source, params.eval.local_dir
 
 
+def eval_local_key(params: Params) -> str:
+    """The key that names the evaluation rows' local folder: eval.local_dir, or data.local_dir for eval.source same."""
+    return "data.local_dir" if params.eval.source == "same" else "eval.local_dir"
+
+
 def train_seed(params: Params) -> int:
     """The seed of a training run (adapter initialisation, dropout, data order): train.seed, else the global seed."""
     return params.seed if params.train.seed is None else params.train.seed
@@ -556,6 +561,7 @@ __all__ = [
     "AugmentParams",
     "DataParams",
     "EvalParams",
+    "eval_local_key",
     "eval_source",
     "LoraParams",
     "LossParams",

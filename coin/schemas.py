@@ -23,6 +23,11 @@ _ARROW = {
 }
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (messages show 1, not np.int64(1))."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
+
+
 @dataclass(frozen=True)
 class TableSchema:
     name: str
@@ -41,7 +46,7 @@ class TableSchema:
             raise DataError(f"{source}: column {nulls[0]!r} has missing values ({self.name} allows none)")
         if self.key and frame.duplicated(list(self.key)).any():
             row = frame[frame.duplicated(list(self.key))].iloc[0]
-            key = ", ".join(f"{k}={row[k]!r}" for k in self.key)
+            key = ", ".join(f"{k}={_plain(row[k])!r}" for k in self.key)
             raise DataError(f"{source}: duplicate row for {key} ({self.name} rows are unique by {', '.join(self.key)})")
 
     def to_arrow(self, frame: pd.DataFrame, source: str) -> pa.Table:

@@ -24,12 +24,18 @@ def check_params(
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml to read."),
 ) -> None:
     """Validate params.yaml (every section and every path it names); write the fixed marker only if valid."""
+    from coin.data.sources import check_local_copy, eval_wanted, train_wanted
     from coin.io import write_text
-    from coin.params import check_paths, load_params
+    from coin.params import check_paths, eval_local_key, eval_source, load_params
     from pipeline.perturb import fixed_prompt_set
 
     values = load_params(params)
     check_paths(values)
+    if values.data.source == "local":  # every split extract reads, as it reads it
+        check_local_copy(train_wanted(values.data.datasets), values.data.local_dir, "data.local_dir")
+    source, local_dir = eval_source(values)
+    if source == "local":  # every split prepare-eval reads
+        check_local_copy(eval_wanted(values.eval.tasks), local_dir, eval_local_key(values))
     if values.perturb.mode in ("file", "published"):  # the prompt set itself, as the perturb stage reads it
         fixed_prompt_set(values)
     write_text(CHECKED, out)

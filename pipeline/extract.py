@@ -32,6 +32,10 @@ def extract(
     from coin.schemas import FLAN_EXAMPLES, FLAN_TEMPLATES
 
     p = load_params(params)
+    if p.data.source == "local":  # every split first: a gap is one line, before any dataset is read
+        from coin.data.sources import check_local_copy, train_wanted
+
+        check_local_copy(train_wanted(p.data.datasets), p.data.local_dir, "data.local_dir")
     datasets.disable_progress_bars()
     flan_holdout = p.data.source != "embedded"  # the synthetic mirror is used whole; real data split as FLAN did
     source_text = load_templates_source(p.data.flan_templates, p.data.cache_dir)

@@ -31,6 +31,11 @@ def prepare_eval(
 
     p = load_params(params)
     source, local_dir = eval_source(p)
+    if source == "local":  # every split first: a gap is one line, before any task is read
+        from coin.data.sources import check_local_copy, eval_wanted
+        from coin.params import eval_local_key
+
+        check_local_copy(eval_wanted(p.eval.tasks), local_dir, eval_local_key(p))
     loaded: dict[tuple[str, str | None, str], pd.DataFrame] = {}  # mnli, mnli_m, mnli_mm share splits
     parts = []
     for name in p.eval.tasks:

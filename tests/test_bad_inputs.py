@@ -88,7 +88,12 @@ def test_bad_param_is_one_line_and_exit_2(tmp_path, change, message):
 
 
 def test_path_params_that_exist_or_are_unused_pass_check_params(tmp_path):
-    (tmp_path / "mirror").mkdir()
+    from coin.data.hub_layout import write_registry_repo
+    from coin.embedded.mirror import build_mirror
+
+    frames = build_mirror(0, 4, 4)  # every hub split the project reads, as `hf download` leaves it
+    for hub_id in sorted({h for h, _, _ in frames}):
+        write_registry_repo(tmp_path / "mirror", hub_id, {(c, s): f for (h, c, s), f in frames.items() if h == hub_id})
     (tmp_path / "glove.txt").write_text("river 0.1 0.2\n")
     clean = {"task": "rte", "prompt_id": 0, "group": "clean", "text": "Say.", "clean_text": "Say.", "origin": "mine", "details": {}}
     (tmp_path / "prompts.json").write_text(json.dumps([clean]))

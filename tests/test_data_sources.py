@@ -512,7 +512,7 @@ def test_extract_all_25_datasets_from_todays_hub_layouts_and_stop_on_script_only
     assert exit_info.value.code == 2
     folder = root / "CogComp" / "trec"
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"error: trec: {folder} holds only a loading script (README.md, dataset_infos.json, trec.py), which datasets "
+        f"error: trec: data.local_dir = '{root}': {folder} holds only a loading script (README.md, dataset_infos.json, trec.py), which datasets "
         "no longer runs, not default/train/0000.parquet: get the Parquet files with "
         f"`hf download --repo-type dataset CogComp/trec --revision refs/convert/parquet --local-dir {folder}`"
     )

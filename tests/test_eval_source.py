@@ -88,7 +88,7 @@ def test_prepare_eval_names_the_download_for_a_missing_config(tmp_path):
     assert len(errors) == 1 and result.output.strip().splitlines()[-1] == errors[0]  # one line, last, no traceback
     assert not (tmp_path / "eval.parquet").exists()
     folder = copy / "nyu-mll" / "glue"
-    assert errors[0] == (
-        f"error: cola: {folder} has no cola/validation-*.parquet for nyu-mll/glue (cola) split 'validation' "
-        f"(it holds rte/, sst2/): get it with `hf download --repo-type dataset nyu-mll/glue --local-dir {folder}`"
+    assert result.output == (  # the one line check-params gives too, before any task is read
+        f"error: cola: eval.local_dir = '{copy}': {folder} has no cola/validation-*.parquet for nyu-mll/glue (cola) split "
+        f"'validation' (it holds rte/, sst2/): get it with `hf download --repo-type dataset nyu-mll/glue --local-dir {folder}`\n"
     )

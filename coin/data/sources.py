@@ -72,6 +72,43 @@ def split_files(split: HubSplit, folder: Path) -> list[Path]:
     raise DataError(f"{folder} has no {shard_glob(split.file)} for {_where(split)} (it holds {_listing(folder)}): get it with `{fix}`")
 
 
+def check_local_copy(wanted: Sequence[tuple[str, HubSplit, Sequence[str]]], local_dir: Path | str, key: str) -> None:
+    """Each (name, split, columns) is in the local copy under `local_dir` as the loader reads it: the repo
+    folder, the split's Parquet files, readable, with those columns. The first gap is one DataError naming
+    the dataset, `key` (the param that names the folder), the folder and the `hf download` that fills it.
+    check-params runs it before DVC deletes any output; prepare-eval and extract before reading a split."""
+    for name, split, columns in wanted:
+        folder = Path(local_dir).joinpath(*split.hub_id.split("/"))
+        prefix = f"{name}: {key} = {str(local_dir)!r}"
+        if not folder.is_dir():
+            raise DataError(
+                f"{prefix} holds no copy of {split.hub_id} ({folder} does not exist; the folder holds one copy per hub id, "
+                f"owner/name): get it with `{split.download_command(str(folder))}`"
+            )
+        try:
+            present = _local_columns(split_files(split, folder), split)
+        except DataError as exc:
+            raise DataError(f"{prefix}: {exc}") from None
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise DataError(f"{prefix}: {_where(split)} has no column {missing[0]!r} (it has {', '.join(present)}): download it again")
+
+
+def eval_wanted(tasks: Sequence[str]) -> list[tuple[str, HubSplit, Sequence[str]]]:
+    """What prepare-eval reads for `tasks` (eval.tasks): each task's validation splits and their columns."""
+    from coin.data.registry import EVAL_TASKS
+
+    return [(name, split, list(split.columns)) for name in tasks for split in EVAL_TASKS[name].splits]
+
+
+def train_wanted(names: Sequence[str]) -> list[tuple[str, HubSplit, Sequence[str]]]:
+    """What extract reads for `names` (data.datasets): each dataset's train split and the columns it normalises."""
+    from coin.data.examples import hub_columns
+    from coin.data.registry import FLAN_DATASETS
+
+    return [(name, FLAN_DATASETS[name].train, hub_columns(FLAN_DATASETS[name])) for name in names]
+
+
 def _local_columns(files: list[Path], split: HubSplit) -> list[str]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -164,4 +201,4 @@ def _load(split, source, local_dir, mirror_dir, cache_dir, columns, max_rows) ->
     return ds.to_pandas()
 
 
-__all__ = ["SOURCES", "dataset_path", "load_split", "shard_glob", "split_files"]
+__all__ = ["SOURCES", "check_local_copy", "dataset_path", "eval_wanted", "load_split", "shard_glob", "split_files", "train_wanted"]
