@@ -491,8 +491,24 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ParamsError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ParamsError(f"{path} is not valid YAML: {yaml_problem(exc)}") from None
     return params_from_dict(raw or {})
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A parser's error on one line: where (line and column, from 1), what was expected or found, and the
+    construct it was inside, e.g. `line 4, column 3: expected ',' or ']', but got ':' (while parsing a flow
+    sequence that starts at line 3, column 11)`."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or not problem:  # a reader error: a character YAML does not allow, at a position
+        return re.sub(r' in "<[^>]*>",', " at", " ".join(str(exc).split()))
+    said = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, at = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and at is not None and (at.line, at.column) != (mark.line, mark.column):
+        said += f" ({context} that starts at line {at.line + 1}, column {at.column + 1})"
+    elif context:
+        said += f" ({context})"
+    return said
 
 
 def eval_source(params: Params) -> tuple[str, Optional[str]]:
@@ -577,4 +593,5 @@ __all__ = [
     "merge",
     "params_from_dict",
     "train_seed",
+    "yaml_problem",
 ]

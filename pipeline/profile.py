@@ -10,7 +10,7 @@ import yaml
 
 from coin.errors import ParamsError
 from coin.io import write_text
-from coin.params import merge, params_from_dict
+from coin.params import merge, params_from_dict, yaml_problem
 from pipeline.app import app, stage
 
 
@@ -24,7 +24,7 @@ def apply_profile(profile_path: Path, params: Path) -> dict[str, Any]:
     try:
         override = yaml.safe_load(profile_path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ParamsError(f"{profile_path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ParamsError(f"{profile_path} is not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(override, dict):
         raise ParamsError(f"{profile_path} is not a mapping of params.yaml keys")
     merged = merge(base, override)

@@ -113,3 +113,24 @@ def test_a_local_data_copy_without_a_training_dataset(tmp_path):
     ))
     datasets = [d for d in yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["datasets"] if d != "trec"]
     assert _check_params(tmp_path, merge(change, {"data": {"datasets": datasets}})) == (0, f"{tmp_path / 'params.yaml'}: valid\n")
+
+
+# ---------------------------------------------------------------- params.yaml that does not parse
+
+
+def test_a_yaml_syntax_error_names_line_column_and_what_was_expected(tmp_path):
+    lines = (ROOT / "params.yaml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  source: embedded"))
+    lines[at] = "  source: [embedded"  # an unclosed list; the parser finds out on the next key
+    params = tmp_path / "params.yaml"
+    params.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["check-params", "--out", str(tmp_path / "ok"), "--params", str(params)])
+    assert (result.exit_code, result.output) == (2, (
+        f"error: {params} is not valid YAML: line {at + 2}, column 12: expected ',' or ']', but got ':' "
+        f"(while parsing a flow sequence that starts at line {at + 1}, column 11)\n"
+    ))
+    params.write_text("seed: 42\ndata: \x07\n")
+    result = CliRunner().invoke(app, ["check-params", "--out", str(tmp_path / "ok"), "--params", str(params)])
+    assert (result.exit_code, result.output) == (2, (
+        f"error: {params} is not valid YAML: unacceptable character #x0007: special characters are not allowed at position 15\n"
+    ))
