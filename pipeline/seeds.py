@@ -27,6 +27,12 @@ def _runs(specs: list[str]) -> dict[str, Path]:
             raise CoinError(f"--run {spec!r} is not allowed: write LABEL=FOLDER, e.g. 42=data/predictions")
         if label in runs:
             raise CoinError(f"--run label {label!r} is given twice: every run needs its own label")
+        for other, seen in runs.items():
+            if Path(folder).resolve() == seen.resolve():
+                raise CoinError(
+                    f"--run {label}={folder} names the folder of --run {other}={seen}: every run needs its own predictions "
+                    "(train and score CIT and COIN again with another train.seed)"
+                )
         runs[label] = Path(folder)
     if len(runs) < 2:
         raise CoinError(f"--run is given {len(runs)} time(s): compare at least two runs (--run 42=DIR --run 43=DIR)")
@@ -41,7 +47,7 @@ def seeds(
     params: Path = typer.Option(Path("params.yaml"), help="params.yaml of the runs (tasks, groups, bootstrap)."),
 ) -> None:
     """COIN − CIT per training seed, each model's change between seeds, and whether the difference clears both."""
-    from coin.io import atomic_dir, write_text
+    from coin.io import atomic_dir, sha256_file, write_text
     from coin.report.seeds import MODELS, seed_table, seeds_markdown
     from coin.report.tables import GROUP_LABELS, to_csv
     from pipeline.report import read_predictions
@@ -49,13 +55,19 @@ def seeds(
     folders = _runs(run)
     cfg = load_params(params)
     tasks, groups = list(cfg.eval.tasks), ["clean", *cfg.perturb.groups]
-    predictions = {}
+    predictions, digests = {}, {}
     for label, folder in folders.items():
         predictions[label] = {}
         for model in MODELS:
             path = folder / f"{model}.parquet"
             if not path.is_file():
                 raise DataError(f"{path} does not exist: --run {label}={folder} needs {model}.parquet (evaluate@{model}'s predictions)")
+            same = digests.setdefault(sha256_file(path), (label, path))
+            if same[0] != label:  # a copy: its seed change would be 0 and the spread mean nothing
+                raise DataError(
+                    f"{path} (--run {label}) is byte-identical to {same[1]} (--run {same[0]}): every run needs its own "
+                    "predictions (train and score CIT and COIN again with another train.seed)"
+                )
             predictions[label][model] = read_predictions(path, tasks, groups)
     table = seed_table(predictions, tasks, groups, cfg.report.bootstrap_samples, cfg.report.confidence, cfg.seed)
     caption = (

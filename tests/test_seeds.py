@@ -143,8 +143,11 @@ def test_seeds_command_writes_the_table(tmp_path):
         (["--run", "42"], "error: --run '42' is not allowed: write LABEL=FOLDER, e.g. 42=data/predictions"),
         (["--run", "42=a"], "error: --run is given 1 time(s): compare at least two runs (--run 42=DIR --run 43=DIR)"),
         (["--run", "42=a", "--run", "42=b"], "error: --run label '42' is given twice: every run needs its own label"),
-        (["--run", "42=nowhere", "--run", "43=nowhere"],
+        (["--run", "42=nowhere", "--run", "43=elsewhere"],
          "error: nowhere/cit.parquet does not exist: --run 42=nowhere needs cit.parquet (evaluate@cit's predictions)"),
+        (["--run", "42=a", "--run", "43=./a/"],
+         "error: --run 43=./a/ names the folder of --run 42=a: every run needs its own predictions "
+         "(train and score CIT and COIN again with another train.seed)"),
     ],
 )
 def test_seeds_command_bad_input(tmp_path, monkeypatch, args, message):
@@ -152,4 +155,16 @@ def test_seeds_command_bad_input(tmp_path, monkeypatch, args, message):
     result = CliRunner().invoke(app, ["seeds", *args, "--out", "out", "--params", str(ROOT / "params.yaml")])
     assert result.exit_code == 2
     assert result.output.strip() == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_seeds_command_refuses_a_copy_of_another_runs_predictions(tmp_path):
+    specs = _write_runs(tmp_path)
+    copy = tmp_path / "seed43" / "coin.parquet"
+    copy.write_bytes((tmp_path / "seed42" / "coin.parquet").read_bytes())  # seed 43's COIN is seed 42's, copied
+    result = CliRunner().invoke(app, ["seeds", *specs, "--out", str(tmp_path / "out"), "--params", str(ROOT / "params.yaml")])
+    assert (result.exit_code, result.output) == (2, (
+        f"error: {copy} (--run 43) is byte-identical to {tmp_path / 'seed42' / 'coin.parquet'} (--run 42): every run needs "
+        "its own predictions (train and score CIT and COIN again with another train.seed)\n"
+    ))
     assert not (tmp_path / "out").exists()
