@@ -15,4 +15,8 @@ class DataError(CoinError):
 
 class MachineError(Exception):
     """The machine, not the input, stopped a stage (a full disk while writing an output): the pipeline
-    prints the one-line message and exits with code 1."""
+    prints the one-line message and exits with code 1. `path`: the output that was being written."""
+
+    def __init__(self, message: str, path: object = None):
+        super().__init__(message)
+        self.path = path

@@ -60,11 +60,23 @@ def _space_checked(path: Path) -> Iterator[None]:
     try:
         yield
     except MachineError:
-        raise MachineError(_no_space(path)) from None
+        raise MachineError(_no_space(path), path) from None
     except Exception as exc:
         if not out_of_space(exc):
             raise
-        raise MachineError(_no_space(path)) from None
+        raise MachineError(_no_space(path), path) from None
+
+
+@contextmanager
+def after_writing(*written: str | Path) -> Iterator[None]:
+    """For a stage's later outputs: `written` are in place, so a full disk in the block says they were
+    written and the output being written was not (not "nothing was written")."""
+    try:
+        yield
+    except MachineError as exc:
+        if exc.path is None:
+            raise
+        raise MachineError(_no_space(Path(exc.path), [Path(w) for w in written]), exc.path) from None
 
 
 def out_of_space(exc: BaseException) -> bool:
@@ -75,8 +87,12 @@ def out_of_space(exc: BaseException) -> bool:
     return any(mark in str(exc) for mark in ("No space left on device", "StorageFull", "Disk quota exceeded"))
 
 
-def _no_space(path: Path) -> str:
-    return f"no space left on the device while writing {path}: nothing was written; free space there and rerun the stage"
+def _no_space(path: Path, written: list[Path] | None = None) -> str:
+    if written:
+        done = f"{', '.join(map(str, written))} {'was' if len(written) == 1 else 'were'} written, {path} was not"
+    else:
+        done = "nothing was written"
+    return f"no space left on the device while writing {path}: {done}; free space there and rerun the stage"
 
 
 def usual_permissions(folder: Path) -> None:
@@ -236,4 +252,4 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-__all__ = ["atomic_dir", "atomic_path", "head_problem", "usual_permissions", "http_get", "read_json", "read_pinned", "read_parquet", "remove_stale_temporaries", "write_json", "write_parquet", "write_text"]
+__all__ = ["after_writing", "atomic_dir", "atomic_path", "head_problem", "usual_permissions", "http_get", "read_json", "read_pinned", "read_parquet", "remove_stale_temporaries", "write_json", "write_parquet", "write_text"]

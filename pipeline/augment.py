@@ -71,7 +71,7 @@ def augment(
     from coin.data.augment import TEMPLATE, check_matches_sampled, check_pairs, paired_entries, train_frame
     from coin.data.datacard import card_data, card_markdown
     from coin.data.sampling import kept_templates
-    from coin.io import atomic_dir, read_json, read_parquet, write_json, write_parquet, write_text
+    from coin.io import after_writing, atomic_dir, read_json, read_parquet, write_json, write_parquet, write_text
     from coin.params import load_params
     from coin.schemas import SAMPLED, TRAIN
     from pipeline.sample import select
@@ -105,7 +105,7 @@ def augment(
         settings["positive_edit_rate"] = a.edit_rate
     data = card_data(train, templates, selection.stats(), selection.skipped, p.data.datasets, settings, normal)
     write_parquet(train, out, TRAIN)
-    with atomic_dir(card) as tmp:
+    with after_writing(out), atomic_dir(card) as tmp:
         write_json(data, tmp / "data_card.json")
         write_text(card_markdown(data), tmp / "data_card.md")
     typer.echo(f"augment: {len(train)} entries in {train['pair_id'].nunique()} pairs; data card in {card}", err=True)

@@ -393,6 +393,30 @@ def test_augment_refuses_a_stale_sampled_file(stage_inputs, capsys):
     assert not (w / "train.parquet").exists()
 
 
+def test_a_full_disk_under_the_card_only_says_train_parquet_was_written(stage_inputs, monkeypatch, capsys):
+    import errno
+
+    w = stage_inputs
+    run_sample(w)
+    write_text = Path.write_text
+
+    def card_disk_full(self, *args, **kwargs):  # --card on a disk of its own, and that disk full
+        if self.parent.name.startswith(".card."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", card_disk_full)
+    with pytest.raises(SystemExit) as info:
+        run_augment(w)
+    assert info.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: no space left on the device while writing {w / 'card'}: {w / 'train.parquet'} was written, "
+        f"{w / 'card'} was not; free space there and rerun the stage"
+    )
+    assert (w / "train.parquet").is_file() and not (w / "card").exists()
+    assert not list(w.glob(".card.*"))  # the half-written card folder is removed
+
+
 def test_length_memo_roundtrip_and_tokenizer_fingerprint(tmp_path):
     from pipeline.sample import LengthMemo, tokenizer_fingerprint
 
