@@ -3,8 +3,9 @@
 Checkpoints go to --checkpoints every train.save_steps optimizer steps; a rerun of the same run (same
 params, data and base) resumes from the last one, so `dvc repro` after a kill continues. A checkpoint
 folder left by a different run is cleared first. Metrics stream to --live (DVCLive: plots/metrics/*.tsv
-per optimizer step, metrics.json). Only complete checkpoints are resumed (a folder cut off by a kill
-during a save is removed); train.resume = never starts from scratch. The final model is written
+per optimizer step, one row per step, metrics.json). Only complete checkpoints are resumed (a folder
+cut off by a kill during a save, or whose trainer_state.json the Trainer cannot load at the folder's
+step, is removed); their files are 0644 like every other output; train.resume = never starts from scratch. The final model is written
 atomically to --out with its tokenizer, base.json and the resolved params (params.json).
 train.processes = N > 1 reruns the command under `accelerate launch` (pipeline.launch): DDP over N ranks,
 each taking whole micro-batches of the PairSampler order in turn (accelerate's batch sharding: rank r
@@ -69,12 +70,61 @@ def run_fingerprint(resolved: dict[str, Any], base: Path, train: Path) -> dict[s
 
 def is_complete_checkpoint(folder: Path) -> bool:
     """True for a `checkpoint-N` folder the Trainer finished saving: it writes trainer_state.json last,
-    so a folder without a readable one was cut off by a kill during the save."""
-    state = folder / TRAINER_STATE
+    so a folder without one the Trainer can load at step N (trainer_state_problem) was cut off by a kill
+    during the save, or is not the Trainer's."""
+    step = folder.name.removeprefix("checkpoint-")
     try:
-        return isinstance(json.loads(state.read_text()).get("global_step"), int)
-    except (OSError, ValueError, AttributeError):
+        data = json.loads((folder / TRAINER_STATE).read_text())
+    except (OSError, ValueError):
         return False
+    return step.isdigit() and trainer_state_problem(data, int(step)) is None
+
+
+# TrainerState's numeric fields, used in arithmetic on resume (eval_steps may be null)
+_STATE_NUMBERS = ("epoch", "max_steps", "logging_steps", "eval_steps", "save_steps", "num_train_epochs",
+                  "num_input_tokens_seen", "total_flos")
+
+
+def trainer_state_problem(data: Any, step: int) -> str | None:
+    """Why a parsed trainer_state.json is not one the Trainer resumes from at optimizer step `step`, or None.
+
+    What a resume reads: every key a TrainerState field (load_from_json passes them all on), global_step
+    the folder's step, train_batch_size a positive int (compared with the run's), log_history a list of
+    logs each at a step up to global_step (the live metrics replay it), the numbers numbers, the
+    callback states a mapping of objects, best_model_checkpoint a path or null."""
+    from transformers.trainer_callback import TrainerState
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(TrainerState)})
+    if unknown:
+        return f"{unknown[0]!r} is no TrainerState field"
+    if not whole(data.get("global_step")) or data["global_step"] != step:
+        return f"global_step {data.get('global_step')!r} is not the folder's step {step}"
+    if not whole(data.get("train_batch_size")) or data["train_batch_size"] < 1:
+        return f"train_batch_size {data.get('train_batch_size')!r} is not a positive whole number"
+    history = data.get("log_history", [])
+    if not isinstance(history, list) or not all(isinstance(e, dict) and whole(e.get("step")) and 0 <= e["step"] <= step for e in history):
+        return f"log_history is not a list of logs at steps 0..{step}"
+    for name in _STATE_NUMBERS:
+        value = data.get(name, 0)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"{name} {value!r} is not a number"
+    callbacks = data.get("stateful_callbacks") or {}
+    if not isinstance(callbacks, dict) or not all(
+        isinstance(v, dict) or (isinstance(v, list) and all(isinstance(i, dict) for i in v)) for v in callbacks.values()
+    ):
+        return "stateful_callbacks is not a mapping of callback states"
+    if not isinstance(data.get("best_model_checkpoint"), (str, type(None))):
+        return "best_model_checkpoint is not a path"
+    try:
+        TrainerState(**data)
+    except (TypeError, ValueError) as exc:
+        return f"TrainerState refuses it ({exc})"
+    return None
 
 
 def checkpoint_to_resume(checkpoints: Path, fingerprint: dict[str, str], resume: str = "auto") -> str | None:
@@ -83,7 +133,7 @@ def checkpoint_to_resume(checkpoints: Path, fingerprint: dict[str, str], resume:
     A folder from another run, or any folder when `resume` is never, is emptied; incomplete
     `checkpoint-N` folders (a kill during a save) are removed, so the previous complete one is resumed.
     """
-    from coin.io import write_json
+    from coin.io import usual_permissions, write_json
 
     run_file = checkpoints / RUN_FILE
     if checkpoints.is_dir():
@@ -95,9 +145,14 @@ def checkpoint_to_resume(checkpoints: Path, fingerprint: dict[str, str], resume:
                 if not (folder.is_dir() and suffix.isdigit()):
                     continue
                 if is_complete_checkpoint(folder):
+                    usual_permissions(folder)  # a kill right after the save left the Trainer's 0600 files
                     steps[int(suffix)] = folder
                 else:
-                    typer.echo(f"removing incomplete checkpoint {folder} (no {TRAINER_STATE}: cut off during a save)", err=True)
+                    typer.echo(
+                        f"removing incomplete checkpoint {folder} (no {TRAINER_STATE} the Trainer can load at step {suffix}: "
+                        "cut off during a save)",
+                        err=True,
+                    )
                     shutil.rmtree(folder)
             return str(steps[max(steps)]) if steps else None
         shutil.rmtree(checkpoints)
@@ -155,7 +210,7 @@ def run_training(
     from coin.schemas import TRAIN
     from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import model_for_training, relative_reference, save_model_folder
-    from coin.training.trainer import CoinTrainer, LiveMetrics, Objective, training_arguments
+    from coin.training.trainer import CoinTrainer, LiveMetrics, Objective, UsualPermissions, training_arguments
     from pipeline.launch import join_process_group, rank, world_size
 
     if variant not in VARIANTS:
@@ -192,7 +247,7 @@ def run_training(
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[*live_metrics, *callbacks],
+        callbacks=[*live_metrics, UsualPermissions(), *callbacks],
         objective=objective,
         seed=seed,
         length_window=params.train.group_by_length,

@@ -6,6 +6,8 @@ import copy
 import dataclasses
 import importlib.util
 import json
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -268,10 +270,16 @@ def test_a_kill_during_a_checkpoint_save_resumes_from_the_previous_complete_one(
     resumed = run_training(params, "coin", base_dir, train, out, ck, live, disable_tqdm=True)
     assert resumed["resumed_from"] == str(ck / "checkpoint-2") and resumed["global_step"] == straight["global_step"] == 4
     assert is_complete_checkpoint(ck / "checkpoint-4")  # saved again, completely
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (ck / "checkpoint-4").iterdir()}
+    assert "model.safetensors" in modes and set(modes.values()) == {0o666 & ~umask}, modes  # not safetensors' 0600
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(out / "model.safetensors")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
     (ck / "checkpoint-4" / "trainer_state.json").write_text('{"global_st')  # cut off mid-write
+    assert not is_complete_checkpoint(ck / "checkpoint-4")
+    (ck / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 4}')  # parses, but the Trainer cannot resume it
     assert not is_complete_checkpoint(ck / "checkpoint-4")
 
     # train.resume = never retrains from scratch even with complete checkpoints of the same run

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.integrations import DVCLiveCallback
 
 from coin.errors import CoinError
@@ -204,7 +205,10 @@ class LiveMetrics(DVCLiveCallback):
         for key, value in sorted(logs.items()):
             if key == "step" or any(t in key for t in _SKIPPED_KEYS) or not Metric.could_log(value):
                 continue
-            self.live.log_metric(standardize_metric_name(key, "dvclive.huggingface"), value)
+            name = standardize_metric_name(key, "dvclive.huggingface")
+            # a step is written once: rows at or after it (a resumed Live, another writer) go first
+            drop_steps_from(Path(self.live.plots_dir) / Metric.subfolder / f"{name}.tsv", step)
+            self.live.log_metric(name, value)
         self.live.make_summary()
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
@@ -218,6 +222,37 @@ class LiveMetrics(DVCLiveCallback):
             self.setup(args, state, model)
         if state.is_world_process_zero and logs:
             self._write(state.global_step, logs)
+
+
+def drop_steps_from(tsv: Path, step: int) -> None:
+    """Remove the rows of a DVCLive metric file (tab-separated, with a `step` column) at `step` or later,
+    so the row about to be appended is the only one of its step and the steps stay ascending."""
+    if not tsv.is_file():
+        return
+    lines = tsv.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split("\t") if lines else []
+    if "step" not in header:
+        return
+    column = header.index("step")
+    kept = [lines[0], *(line for line in lines[1:] if line.strip() and int(line.split("\t")[column]) < step)]
+    if len(kept) < len(lines):
+        from coin.io import write_text
+
+        write_text("".join(kept), tsv)
+
+
+class UsualPermissions(TrainerCallback):
+    """Checkpoint files get the usual permissions (0644 / 0755 under umask 022) like every other output:
+    safetensors writes model.safetensors 0600, and the Trainer, not coin.io, writes checkpoints."""
+
+    def on_save(self, args, state, control, **kwargs):
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+        from coin.io import usual_permissions
+
+        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if state.is_world_process_zero and folder.is_dir():
+            usual_permissions(folder)
 
 
 def warmup_steps(ratio: float) -> float:
@@ -273,4 +308,4 @@ def training_arguments(
     return TrainingArguments(**kwargs)
 
 
-__all__ = ["CoinTrainer", "LiveMetrics", "Objective", "pool_last_token", "training_arguments", "warmup_steps"]
+__all__ = ["CoinTrainer", "LiveMetrics", "Objective", "UsualPermissions", "drop_steps_from", "pool_last_token", "training_arguments", "warmup_steps"]
