@@ -11,10 +11,13 @@ Inside the launched processes WORLD_SIZE is set, so `relaunch` is not entered ag
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
-from typing import Any, Sequence
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 import typer
 
@@ -66,8 +69,9 @@ def relaunch(processes: int, stage_args: Sequence[str], key: str = "processes") 
     command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], torch_threads())
     typer.echo(f"launching {processes} processes: accelerate launch --num_processes {processes} -m pipeline {stage_args[0]}", err=True)
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
-    errors = _relay_stderr(process.stderr)
-    status = process.wait()
+    with _terminate_on_sigterm(process):
+        errors = _relay_stderr(process.stderr)
+        status = process.wait()
     if status and errors:  # a rank's one-line error (bad input): that line once, not torchrun's report
         for line in dict.fromkeys(errors):
             typer.echo(line, err=True)
@@ -76,6 +80,29 @@ def relaunch(processes: int, stage_args: Sequence[str], key: str = "processes") 
         typer.echo(f"error: {stage_args[0]} failed on one of its {processes} processes (exit status {status})", err=True)
         sys.exit(status)
     return True
+
+
+@contextmanager
+def _terminate_on_sigterm(process: subprocess.Popen) -> Iterator[None]:
+    """While waiting on the launcher: a SIGTERM to this process (its DVC process ended) ends the launcher
+    and, through it, every rank, then this process (exit status 143)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        sys.exit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _relay_stderr(stream: Any) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -134,3 +135,197 @@ def test_a_yaml_syntax_error_names_line_column_and_what_was_expected(tmp_path):
     assert (result.exit_code, result.output) == (2, (
         f"error: {params} is not valid YAML: unacceptable character #x0007: special characters are not allowed at position 15\n"
     ))
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _state(step: int, **fields) -> dict:
+    import dataclasses
+
+    from transformers.trainer_callback import TrainerState
+
+    state = TrainerState(global_step=step, train_batch_size=2, log_history=[{"loss": 1.0, "step": 1}])
+    return {**dataclasses.asdict(state), **fields}
+
+
+def test_a_checkpoint_whose_state_the_trainer_cannot_load_is_removed_like_a_cut_off_one(tmp_path, capsys):
+    from pipeline.train import RUN_FILE, checkpoint_to_resume, is_complete_checkpoint, trainer_state_problem
+
+    fingerprint = {"params": "p", "base": "b", "train": "t"}
+    ck = tmp_path / "checkpoints"
+    ck.mkdir()
+    (ck / RUN_FILE).write_text(json.dumps(fingerprint))
+    states = {
+        2: _state(2),  # the Trainer's own
+        4: {"global_step": 4},  # parses, but no train_batch_size: the Trainer's resume raised a TypeError
+        6: _state(4),  # another step's state
+        8: _state(8, train_batch_size=None),
+        10: _state(10, best=1.0),  # a key TrainerState does not take
+        12: _state(12, log_history=[{"loss": 1.0}]),  # a log without its step
+    }
+    for step, state in states.items():
+        (ck / f"checkpoint-{step}").mkdir()
+        (ck / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps(state))
+    assert [trainer_state_problem(states[s], s) for s in states] == [
+        None,
+        "train_batch_size None is not a positive whole number",
+        "global_step 4 is not the folder's step 6",
+        "train_batch_size None is not a positive whole number",
+        "'best' is no TrainerState field",
+        "log_history is not a list of logs at steps 0..12",
+    ]
+    assert checkpoint_to_resume(ck, fingerprint) == str(ck / "checkpoint-2")
+    removed = sorted(capsys.readouterr().err.splitlines(), key=lambda line: int(line.split("checkpoint-")[1].split(" ")[0]))
+    assert removed == [
+        f"removing incomplete checkpoint {ck / f'checkpoint-{s}'} (no trainer_state.json the Trainer can load at step {s}: "
+        "cut off during a save)"
+        for s in (4, 6, 8, 10, 12)
+    ]
+    assert sorted(p.name for p in ck.iterdir()) == ["checkpoint-2", RUN_FILE] and is_complete_checkpoint(ck / "checkpoint-2")
+
+
+def test_checkpoint_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+    from types import SimpleNamespace
+
+    from coin.training.trainer import UsualPermissions
+
+    folder = tmp_path / "checkpoint-3"
+    folder.mkdir(mode=0o700)
+    (folder / "model.safetensors").write_bytes(b"weights")
+    os.chmod(folder / "model.safetensors", 0o600)  # as safetensors writes it
+    old = os.umask(0o022)
+    try:
+        UsualPermissions().on_save(SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(global_step=3, is_world_process_zero=True), None)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((folder / "model.safetensors").stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- a stage whose DVC process ended
+
+
+def test_a_dvc_stage_ends_when_its_parent_ends(tmp_path):
+    """A parent (standing in for dvc) starts a stage under DVC_STAGE and is killed with SIGKILL: the stage
+    gets SIGTERM at once, so it cannot write beside the next run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    pid_file = tmp_path / "stage.pid"
+    stage = (
+        "import os, sys, time; from pipeline.app import stage\n"
+        "def run():\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(120)\n"
+        "stage(run)()\n"
+    )
+    parent = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {stage!r}])\n"
+        "time.sleep(120)\n"
+    )
+    env = {**os.environ, "DVC_STAGE": "train-coin", "PYTHONPATH": str(ROOT)}
+    dvc = subprocess.Popen([sys.executable, "-c", parent], env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert f"PPid:\t{dvc.pid}" in status
+        dvc.send_signal(signal.SIGKILL)
+        dvc.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gone = not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+        assert gone, "the stage outlived its parent"
+    finally:
+        dvc.kill()
+        if pid_file.is_file() and pid_file.read_text() and Path(f"/proc/{pid_file.read_text()}").exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_stage_run_by_hand_keeps_its_default_parent_death_signal():
+    """Only under DVC: a stage run by hand under nohup or disown outlives the shell that started it."""
+    import os
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    code = (
+        "import ctypes, os; from pipeline.app import stage\n"
+        "def run():\n"
+        "    sig = ctypes.c_int(-1); ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0); print(sig.value)\n"  # PR_GET_PDEATHSIG
+        "stage(run)()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DVC_STAGE"}
+    by_hand = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    under_dvc = subprocess.run([sys.executable, "-c", code], env={**env, "DVC_STAGE": "x"}, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert (by_hand.stdout, under_dvc.stdout) == ("0\n", "15\n")  # no signal / SIGTERM
+
+
+def test_live_metric_files_never_hold_a_step_twice(tmp_path):
+    """A resumed Live (DVCLIVE_RESUME) replaying the checkpoint's history, and an old writer still
+    appending beside it: every tsv keeps one row per step, in ascending order."""
+    import pandas as pd
+    from dvclive import Live
+
+    from coin.training.trainer import LiveMetrics
+
+    def writer(resume: bool) -> LiveMetrics:
+        return LiveMetrics(live=Live(dir=str(tmp_path / "live"), save_dvc_exp=False, dvcyaml=None, resume=resume))
+
+    old = writer(False)
+    for step in range(1, 9):  # the first run, killed at step 8 (its last checkpoint at 4)
+        old._write(step, {"loss": float(step)})
+    new = writer(True)
+    for step in range(1, 5):  # the rerun replays the checkpoint's log history
+        new._write(step, {"loss": float(step)})
+    old._write(9, {"loss": 9.0})  # an orphan of the first run, still writing
+    for step in range(5, 7):
+        new._write(step, {"loss": float(step) + 0.5})
+    rows = pd.read_csv(tmp_path / "live" / "plots" / "metrics" / "loss.tsv", sep="\t")
+    assert rows["step"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert rows["loss"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.5, 6.5]
+
+
+def test_a_sigterm_to_a_relaunched_stage_ends_its_launcher(tmp_path):
+    """train.processes > 1: the stage waits on `accelerate launch`; the SIGTERM its parent's end sends it
+    ends the launcher too (and the launcher its ranks), so no rank keeps writing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    pid_file = tmp_path / "launcher.pid"
+    launcher = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    code = (
+        "import sys, pipeline.launch as launch\n"
+        f"launch.accelerate_command = lambda processes, target, cores: [sys.executable, '-c', {launcher!r}]\n"
+        "launch.relaunch(2, ['train'], 'train.processes')\n"
+    )
+    stage = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        stage.send_signal(signal.SIGTERM)
+        assert stage.wait(timeout=60) == 128 + signal.SIGTERM
+        assert not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    finally:
+        stage.kill()
+        if pid_file.is_file() and pid_file.read_text() and Path(f"/proc/{pid_file.read_text()}").exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
