@@ -293,9 +293,14 @@ def test_live_metric_files_never_hold_a_step_twice(tmp_path):
     old._write(9, {"loss": 9.0})  # an orphan of the first run, still writing
     for step in range(5, 7):
         new._write(step, {"loss": float(step) + 0.5})
-    rows = pd.read_csv(tmp_path / "live" / "plots" / "metrics" / "loss.tsv", sep="\t")
+    tsv = tmp_path / "live" / "plots" / "metrics" / "loss.tsv"
+    rows = pd.read_csv(tsv, sep="\t")
     assert rows["step"].tolist() == [1, 2, 3, 4, 5, 6]
     assert rows["loss"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.5, 6.5]
+    with tsv.open("a") as handle:
+        handle.write("7\t7.")  # a row cut off by a kill
+    new._write(7, {"loss": 7.5})
+    assert tsv.read_text().splitlines()[-3:] == ["5\t5.5", "6\t6.5", "7\t7.5"]
 
 
 def test_a_sigterm_to_a_relaunched_stage_ends_its_launcher(tmp_path):

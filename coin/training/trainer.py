@@ -226,15 +226,21 @@ class LiveMetrics(DVCLiveCallback):
 
 def drop_steps_from(tsv: Path, step: int) -> None:
     """Remove the rows of a DVCLive metric file (tab-separated, with a `step` column) at `step` or later,
-    so the row about to be appended is the only one of its step and the steps stay ascending."""
+    and any row cut off by a kill, so the row about to be appended is the only one of its step and the
+    steps stay ascending."""
     if not tsv.is_file():
         return
     lines = tsv.read_text(encoding="utf-8").splitlines(keepends=True)
     header = lines[0].rstrip("\r\n").split("\t") if lines else []
     if "step" not in header:
         return
-    column = header.index("step")
-    kept = [lines[0], *(line for line in lines[1:] if line.strip() and int(line.split("\t")[column]) < step)]
+    column, width = header.index("step"), len(header)
+
+    def before(line: str) -> bool:
+        cells = line.rstrip("\r\n").split("\t")
+        return line.endswith("\n") and len(cells) == width and cells[column].isdigit() and int(cells[column]) < step
+
+    kept = [lines[0], *filter(before, lines[1:])]
     if len(kept) < len(lines):
         from coin.io import write_text
 
