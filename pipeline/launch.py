@@ -90,7 +90,7 @@ def _terminate_on_sigterm(process: subprocess.Popen) -> Iterator[None]:
         yield
         return
 
-    def stop(signum: int, frame: Any) -> None:
+    def end_launcher(signum: int, frame: Any) -> None:
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -98,7 +98,7 @@ def _terminate_on_sigterm(process: subprocess.Popen) -> Iterator[None]:
             process.kill()
         sys.exit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, end_launcher)
     try:
         yield
     finally:

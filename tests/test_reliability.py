@@ -37,7 +37,7 @@ def _check_params(tmp_path: Path, change: dict):
 # ---------------------------------------------------------------- a prompt file of any suffix
 
 
-def test_a_prompt_file_that_is_no_prompt_set_stops_check_params(tmp_path):
+def test_a_prompt_file_that_is_no_prompt_set_is_refused_by_check_params(tmp_path):
     garbage = tmp_path / "x.bin"
     garbage.write_bytes(bytes(range(256)) * 4)
     for file in ("/etc/passwd", str(garbage)):
