@@ -7,7 +7,8 @@ evaluate@coin and report; `dvc metrics diff` lists the summary keys; `dvc exp sh
 200 columns; a bad `-S` value fails with the one-line error before any output is touched, and
 `git checkout params.yaml` restores everything; every `loss` key (e.g. `loss.pooling`) reruns what
 `loss.lambda` does (dvc.yaml names the section whole);
-`augment.negatives` reruns augment and what follows it, never the stages before (from DVC's graph).
+`augment.negatives` reruns augment and what follows it, never the stages before (from DVC's graph);
+a published prompt set (`perturb.mode=published`) reruns perturb, the evaluations and the report only.
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ def test_lambda_reruns_only_the_coin_branch_and_metrics_diff_lists_keys(project)
     _run(project, "python", "-m", "pipeline", "restore")
     assert _run(project, "git", "status", "--porcelain").stdout == ""
     assert "up to date" in _run(project, "dvc", "status").stdout
+
+
+def test_a_published_prompt_set_reruns_perturb_the_evaluations_and_the_report_only(project, tmp_path):
+    from tests.test_published import full_fixture
+
+    source = tmp_path / "ourmodel_zeroshot.md"
+    source.write_text(full_fixture())
+    result = _run(project, "dvc", "exp", "run", "-S", "perturb.mode=published", "-S", f"perturb.published={source}")
+    assert _ran_stages(result.stdout) == {"check-params", "perturb", "evaluate@base", "evaluate@cit", "evaluate@coin", "report"}
+    report = (project / "reports" / "paper" / "report.md").read_text()
+    assert "Prompt set: PromptBench's published adversarial prompts `ourmodel_zeroshot.md`" in report
+    _run(project, "python", "-m", "pipeline", "restore")
+    assert _run(project, "git", "status", "--porcelain").stdout == ""
 
 
 @pytest.mark.parametrize("setting", ["loss.lambda=-1", "~report"])

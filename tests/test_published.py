@@ -129,6 +129,34 @@ Original acc: 55.00%, attacked acc: 20.00%, dropped acc: 25.00%
 Acc: 50.00%, prompt: Pick the right letter.
 """
 
+def full_fixture(tasks=None) -> str:
+    """A published-prompt file in PromptBench's layout for every instruction task of ours (our own sentences):
+    two task- and two role-oriented prompts each, deepwordbug / textfooler / checklist versions of all four,
+    chinese and french translations."""
+    from coin.data.registry import INSTRUCTION_TASKS
+    from coin.evaluation.glue import label_words
+
+    out = ["# ourmodel_zeroshot", ""]
+    for task in tasks or INSTRUCTION_TASKS:
+        words = " or ".join(f"'{w}'" for w in label_words(task if task != "mnli" else "mnli_m"))
+        prompts = [f"Read the text and answer {words}:", f"Judge the text, then answer {words}:",
+                   f"As a careful reader, answer {words}:", f"Acting as a judge, reply {words}:"]
+        out += [f"# {task}", "", "## 10 prompts", "",
+                *(f"Acc: {90 - i}.00%, prompt: {p}" for i, p in enumerate(prompts[:2])), "",
+                *(f"Acc: {80 - i}.00%, prompt: {p}" for i, p in enumerate(prompts[2:])), ""]
+        edits = {"deepwordbug": lambda p: p.replace("Read", "Raed").replace("Judge", "Jduge").replace("careful", "carefl").replace("Acting", "Actnig"),
+                 "textfooler": lambda p: p.replace("text", "passage").replace("careful", "attentive").replace("judge", "referee"),
+                 "checklist": lambda p: p[:-1] + " Qz7Lw2Kp:"}
+        for attack, edit in edits.items():
+            out += [f"## {attack}", ""]
+            for p in prompts:
+                out += [f"Original prompt: {p}", f"Attacked prompt: {edit(p).encode()!r}",
+                        "Original acc: 80.00%, attacked acc: 40.00%, dropped acc: 40.00%", ""]
+        out += ["## translation", "", f"Language: chinese, acc: 70.00%, prompt: Tell me, {words}?",
+                f"Language: french, acc: 60.00%, prompt: Which is it, {words}?", ""]
+    return "\n".join(out) + "\n"
+
+
 SST2_READ = "Read the review and reply with 'positive' or 'negative':"
 SST2_CRITIC = "As a critic, rate the review as 'positive' or 'negative':"
 COLA = "Is the sentence 'acceptable' or 'unacceptable'?"
@@ -373,6 +401,16 @@ def test_report_names_the_prompt_set():
     assert prompt_set_note(cfg, frame).startswith("searched against the CIT model (`perturb.mode: adversarial`")
     cfg.perturb.mode, cfg.perturb.file = "file", "/elsewhere/copy.parquet"
     assert "`copy.parquet`" in prompt_set_note(cfg, frame) and "/elsewhere" not in prompt_set_note(cfg, frame)
+
+
+def test_the_full_fixture_gives_every_group_of_every_task():
+    published = pub.PublishedFile("ourmodel_zeroshot", "0" * 64, pub.parse_published(full_fixture(), "f.md"))
+    missing = pub.Missing()
+    frame = check_prompt_set(pd.DataFrame(pub.published_rows(
+        published, 2, ["deepwordbug", "textfooler", "checklist", "semantic"], ["chinese", "french"], missing), columns=list(PROMPTS.columns)), "f")
+    assert missing.rows == {} and len(frame) == 8 * 2 * 5
+    assert frame[(frame["task"] == "rte") & (frame["group"] == "deepwordbug")]["text"].tolist() == [
+        "Raed the text and answer 'entailment' or 'not_entailment':", "As a carefl reader, answer 'entailment' or 'not_entailment':"]
 
 
 def test_the_eight_pinned_names():
