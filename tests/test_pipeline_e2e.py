@@ -116,6 +116,29 @@ def test_lambda_reruns_only_the_coin_branch_and_metrics_diff_lists_keys(project)
     assert "up to date" in _run(project, "dvc", "status").stdout
 
 
+AFTER_PERTURB = {"evaluate@base", "evaluate@cit", "evaluate@coin", "report"}
+
+
+def test_perturb_keys_rerun_perturb_the_evaluations_and_the_report():
+    """`-S perturb.mode=published -S perturb.published=<path>` (every perturb key) reruns perturb, the three
+    evaluations and the report, never the data or training stages: only perturb (the section whole) and the
+    report (the keys that name its prompt set) name perturb keys, and DVC's graph puts only the evaluations
+    and the report after perturb. The run itself is the e2e-tier test below (a DVC run of ~1 minute)."""
+    root = Path(__file__).resolve().parents[1]
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    naming = {name: sorted(p for p in stage.get("params", []) if isinstance(p, str) and p.split(".")[0] == "perturb")
+              for name, stage in stages.items()}
+    assert {name: keys for name, keys in naming.items() if keys} == {
+        "perturb": ["perturb"], "report": ["perturb.file", "perturb.mode", "perturb.published"]}
+    edges = re.findall(r'"([^"]+)" -> "([^"]+)";', _run(root, "dvc", "dag", "--dot").stdout)
+    after, frontier = set(), {"perturb"}
+    while frontier:
+        frontier = {b for a, b in edges if a in frontier} - after
+        after |= frontier
+    assert after == AFTER_PERTURB
+
+
+@pytest.mark.e2e
 def test_a_published_prompt_set_reruns_perturb_the_evaluations_and_the_report_only(project, tmp_path):
     from tests.test_published import full_fixture
 
