@@ -64,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default=str(ROOT / "params.yaml"))
     parser.add_argument("--tasks", default="sst2,mnli", help="instruction tasks to attack (comma separated)")
-    parser.add_argument("--groups", default="deepwordbug,textfooler,checklist")
+    parser.add_argument("--groups", default="deepwordbug,textbugger,textfooler,checklist,stresstest")
     parser.add_argument("--model", default=str(ROOT / "models" / "cit"))
     parser.add_argument("--eval", default=str(ROOT / "data" / "eval.parquet"))
     parser.add_argument("--instructions", type=int, default=2, help="attacked instructions per task (projection uses all)")

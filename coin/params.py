@@ -32,7 +32,7 @@ POSITIVE_KINDS = ("template", "perturbed", "both")
 PERTURB_MODES = ("adversarial", "random", "file", "published")
 # PromptBench's seven instruction attacks in its order: character, word, sentence, semantic
 PERTURB_GROUPS = ("deepwordbug", "textbugger", "textfooler", "bertattack", "checklist", "stresstest", "semantic")
-SEARCHED_GROUPS = ("deepwordbug", "textfooler", "checklist", "semantic")  # the paper's four: modes adversarial and random
+SEARCHED_GROUPS = ("deepwordbug", "textbugger", "textfooler", "checklist", "stresstest", "semantic")  # modes adversarial and random
 SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank", "both")
@@ -304,7 +304,7 @@ class PerturbParams:
     published: Optional[str]  # mode = published: PromptBench's adversarial prompts of t5|ul2|vicuna|chatgpt _zeroshot|_fewshot, or a path to such a .md file
     n_instructions: int  # clean instructions per task: half task-oriented, half role-oriented
     selection: str  # clean instructions per task: first (source order) | random (seeded) | top (best under the CIT model)
-    groups: list[str]  # any of deepwordbug, textfooler, checklist, semantic; mode published also textbugger, bertattack, stresstest
+    groups: list[str]  # any of deepwordbug, textbugger, textfooler, checklist, stresstest, semantic (the paper's four: deepwordbug, textfooler, checklist, semantic); mode published also bertattack
     languages: list[str]  # semantic group: one instruction per language
     n_attack_samples: int  # eval examples the goal function scores a candidate on
     query_budget: int  # model queries per attacked instruction

@@ -140,7 +140,7 @@ PROMPTS = TableSchema(
     {
         "task": "string",  # instruction task (coin.data.registry.INSTRUCTION_TASKS)
         "prompt_id": "int64",  # k-th clean instruction; its perturbed versions share k
-        "group": "string",  # clean | deepwordbug | textfooler | checklist | semantic
+        "group": "string",  # clean | deepwordbug | textbugger | textfooler | bertattack | checklist | stresstest | semantic
         "text": "string",
         "clean_text": "string",
         "origin": "string",  # where the text came from, e.g. embedded:task_oriented, semantic:french

@@ -365,8 +365,8 @@ def test_a_group_the_search_cannot_serve_is_refused(tmp_path):
     result, marker = _check(tmp_path, groups=["deepwordbug", "bertattack"])
     assert (result.exit_code, result.output) == (2, (
         "error: perturb.groups has 'bertattack', which perturb.mode = 'adversarial' cannot serve: the search builds "
-        "deepwordbug, textfooler, checklist, semantic; mode published serves all of deepwordbug, textbugger, "
-        "textfooler, bertattack, checklist, stresstest, semantic\n"))
+        "deepwordbug, textbugger, textfooler, checklist, stresstest, semantic; mode published serves all of deepwordbug, "
+        "textbugger, textfooler, bertattack, checklist, stresstest, semantic\n"))
     assert not marker.exists()
 
 

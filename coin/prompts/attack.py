@@ -31,12 +31,14 @@ from coin.prompts.instructions import Instruction, Scorer, select_instructions, 
 from coin.prompts.textattack_env import derive_seed, seed_everything
 from coin.prompts.transformations import (
     CHECKLIST_CANDIDATES,
+    STRESSTEST_DISTRACTIONS,
     Recipe,
     candidates,
     deepwordbug_recipe,
     insert_before_final_punctuation,
     modifiable_indices,
     random_sequences,
+    textbugger_recipe,
     textfooler_recipe,
     word_edits,
 )
@@ -195,7 +197,8 @@ def greedy_attack(clean: str, recipe: Recipe, budget: QueryBudget, ta: Any) -> O
 
 
 def checklist_attack(clean: str, sequences: list[str], budget: QueryBudget) -> Outcome:
-    """PromptBench's CheckList search: insert each sequence, keep the lowest accuracy (ties: first)."""
+    """PromptBench's CheckList (and StressTest) search: insert each sequence, keep the lowest accuracy
+    (ties: first)."""
     acc0 = _clean_accuracy(clean, budget)
     texts = [insert_before_final_punctuation(clean, s) for s in sequences[:CHECKLIST_CANDIDATES]]
     scores = budget.score(texts)
@@ -227,9 +230,9 @@ def random_word_edits(clean: str, recipe: Recipe, rng: random.Random, edit_rate:
     return Outcome(current.text, RANDOM, word_edits(original.words, current.words))
 
 
-def random_checklist(clean: str, rng: random.Random) -> Outcome:
-    """Mode random: one random sequence inserted before the final punctuation."""
-    (sequence,) = random_sequences(rng, 1)
+def random_checklist(clean: str, rng: random.Random, choices: Optional[list[str]] = None) -> Outcome:
+    """Mode random: one random sequence (or one of `choices`, StressTest's) inserted before the final punctuation."""
+    (sequence,) = random_sequences(rng, 1) if choices is None else (rng.choice(choices),)
     return Outcome(insert_before_final_punctuation(clean, sequence), RANDOM, [{"inserted": sequence}])
 
 
@@ -252,9 +255,15 @@ class AttackTools:
     encoder_name: str = "none"
 
 
+WORD_GROUPS = ("deepwordbug", "textbugger", "textfooler")  # greedy word-importance search over a Recipe
+INSERTION_GROUPS = ("checklist", "stresstest")  # brute force over inserted sequences
+
+
 def _recipe(group: str, task: str, params: Any, tools: AttackTools) -> Recipe:
     if group == "deepwordbug":
         return deepwordbug_recipe(tools.ta, task, params.levenshtein_limit)
+    if group == "textbugger":
+        return textbugger_recipe(tools.ta, task, tools.embedding, tools.embedding_name, tools.encoder, tools.encoder_name)
     return textfooler_recipe(
         tools.ta,
         task,
@@ -311,7 +320,8 @@ def perturb_task(
                 perturbed.append(row(group, inst, inst.text, clean[inst.prompt_id].text, details))
             continue
         recipe = None
-        if group in ("deepwordbug", "textfooler"):
+        inserted = list(STRESSTEST_DISTRACTIONS) if group == "stresstest" else sequences
+        if group in WORD_GROUPS:
             if tools is None:
                 raise CoinError(f"perturb.groups has {group!r}, which needs the TextAttack tools")
             recipe = _recipe(group, task, params, tools)
@@ -324,13 +334,13 @@ def perturb_task(
                 if recipe is not None:
                     outcome = greedy_attack(inst.text, recipe, budget, tools.ta)
                 else:
-                    outcome = checklist_attack(inst.text, sequences, budget)
+                    outcome = checklist_attack(inst.text, inserted, budget)
             else:
                 rng = random.Random(instance_seed)
                 if recipe is not None:
                     outcome = random_word_edits(inst.text, recipe, rng, params.edit_rate, tools.ta)
                 else:
-                    outcome = random_checklist(inst.text, rng)
+                    outcome = random_checklist(inst.text, rng, inserted if group == "stresstest" else None)
             seconds = time.perf_counter() - start
             details = {**outcome.details(), "mode": params.mode, **(recipe.settings if recipe else {})}
             perturbed.append(row(group, inst, outcome.text, inst.text, details))
@@ -349,6 +359,8 @@ __all__ = [
     "AttackTools",
     "CachedScorer",
     "HARMFUL",
+    "INSERTION_GROUPS",
+    "WORD_GROUPS",
     "NOT_HARMFUL",
     "NO_CANDIDATE",
     "Outcome",

@@ -1,4 +1,5 @@
-"""The perturbations of PromptBench's four groups, built from TextAttack's transformations and constraints.
+"""The perturbations the search builds, from TextAttack's transformations and constraints (PromptBench's
+recipes, prompt_attack/attack.py and transformations.py at the pinned commit).
 
 deepwordbug (character): CompositeTransformation of neighbouring-character swap, random character
     substitution, deletion and insertion (one random edit of each kind per word); constraints
@@ -9,8 +10,18 @@ textfooler (word): WordSwapEmbedding(max_candidates=perturb.textfooler_candidate
     StopwordModification, label-word protection and the optional sentence encoder. PromptBench's
     part-of-speech constraint needs NLTK's tagger (a download), so it is left out; the embedded
     synonym groups keep one part of speech per group instead.
+textbugger (character and word): CompositeTransformation of one random space inserted inside a word,
+    one random inner character deleted, one random inner neighbour swap (first and last character kept),
+    homoglyph substitution (each letter of HOMOGLYPHS in turn; TextAttack's own homoglyph swap reads a
+    data file its wheel does not ship), and WordSwapEmbedding(max_candidates=5) on perturb.embedding's vectors;
+    constraints RepeatModification, StopwordModification, label-word protection and the optional
+    sentence encoder (perturb.sentence_encoder, built as for textfooler). PromptBench's TextBugger also
+    requires UniversalSentenceEncoder(threshold 0.8): with `none` that constraint is dropped.
 checklist (sentence): a random 10-character alphanumeric sequence inserted at the end of the
     instruction, before its final punctuation; the adversarial search tries 50 of them, as PromptBench.
+stresstest (sentence): PromptBench's three distractions, "and true is true", "and false is not true" and
+    "and true is true" five times over, inserted at the same place; the adversarial search tries all
+    three (a brute-force search, as PromptBench's), random mode draws one.
 semantic: handled by coin.prompts.instructions.semantic_instructions (no transformation).
 
 Stopwords are those of coin.prompts.textattack_env (matched case-sensitively, as TextAttack does);
@@ -30,6 +41,14 @@ from typing import Any, Optional
 from coin.evaluation.glue import label_words
 from coin.prompts.textattack_env import STOPWORDS
 
+# Latin letters and the Cyrillic letters drawn the same (Unicode's confusables), for TextBugger's homoglyph swap
+HOMOGLYPHS = {
+    "a": "\u0430", "c": "\u0441", "e": "\u0435", "i": "\u0456", "j": "\u0458", "o": "\u043e", "p": "\u0440",
+    "s": "\u0455", "x": "\u0445", "y": "\u0443", "A": "\u0410", "B": "\u0412", "C": "\u0421", "E": "\u0415",
+    "H": "\u041d", "K": "\u041a", "M": "\u041c", "O": "\u041e", "P": "\u0420", "T": "\u0422", "X": "\u0425",
+}
+STRESSTEST_DISTRACTIONS = ("and true is true", "and false is not true", " ".join(["and true is true"] * 5))
+TEXTBUGGER_CANDIDATES = 5  # WordSwapEmbedding neighbours per word, as PromptBench's TextBugger
 CHECKLIST_LENGTH = 10
 CHECKLIST_CANDIDATES = 50
 CHECKLIST_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -60,18 +79,34 @@ def protected_words(task: str) -> frozenset[str]:
 @functools.cache
 def _label_constraint_class(ta: ModuleType) -> type:
     class LabelWordConstraint(ta.constraints.PreTransformationConstraint):
-        """Words whose lowercase form is a protected label word may not be modified."""
+        """Words whose lowercase form is a protected label word, and `{placeholder}` words, may not be modified."""
 
         def __init__(self, words: frozenset[str]) -> None:
             self.words = frozenset(w.lower() for w in words)
 
         def _get_modifiable_indices(self, current_text: Any) -> set[int]:
-            return {i for i, word in enumerate(current_text.words) if word.lower() not in self.words}
+            held = placeholder_indices(current_text.text, current_text.words)
+            return {i for i, word in enumerate(current_text.words) if word.lower() not in self.words and i not in held}
 
         def check_compatibility(self, transformation: Any) -> bool:
             return True
 
     return LabelWordConstraint
+
+
+def placeholder_indices(text: str, words: list[str]) -> set[int]:
+    """Indices of the words that stand alone inside braces, such as `content` in `{content}`: an input
+    slot of a prompt template, never edited."""
+    held, position = set(), 0
+    for i, word in enumerate(words):
+        start = text.find(word, position)
+        if start < 0:
+            continue
+        end = start + len(word)
+        if text[start - 1 : start] == "{" and text[end : end + 1] == "}":
+            held.add(i)
+        position = end
+    return held
 
 
 def label_constraint(ta: ModuleType, words: frozenset[str]) -> Any:
@@ -131,6 +166,49 @@ def textfooler_recipe(
     return Recipe("textfooler", transformation, pre, post, protected, settings)
 
 
+@functools.cache
+def _homoglyph_swap_class(ta: ModuleType) -> type:
+    class HomoglyphSwap(ta.transformations.WordSwap):
+        """Every word with one letter replaced by its homoglyph (HOMOGLYPHS), one candidate per such letter."""
+
+        def _get_replacement_words(self, word: str) -> list[str]:
+            return [word[:i] + HOMOGLYPHS[c] + word[i + 1 :] for i, c in enumerate(word) if c in HOMOGLYPHS]
+
+        @property
+        def deterministic(self) -> bool:
+            return True
+
+    return HomoglyphSwap
+
+
+def textbugger_recipe(
+    ta: ModuleType,
+    task: str,
+    embedding: Any,
+    embedding_name: str,
+    sentence_encoder: Optional[Any] = None,
+    encoder_name: str = "none",
+    protected: Optional[frozenset[str]] = None,
+) -> Recipe:
+    """PromptBench's TextBugger: three one-character edits inside a word, homoglyphs and 5 embedding
+    neighbours per word (and the sentence encoder, if any). `protected` as in deepwordbug_recipe."""
+    t = ta.transformations
+    protected = protected_words(task) if protected is None else frozenset(protected)
+    inner = dict(random_one=True, skip_first_char=True, skip_last_char=True)
+    transformation = t.CompositeTransformation(
+        [
+            t.WordSwapRandomCharacterInsertion(letters_to_insert=" ", **inner),
+            t.WordSwapRandomCharacterDeletion(**inner),
+            t.WordSwapNeighboringCharacterSwap(**inner),
+            _homoglyph_swap_class(ta)(),
+            t.WordSwapEmbedding(max_candidates=TEXTBUGGER_CANDIDATES, embedding=embedding),
+        ]
+    )
+    post = [sentence_encoder] if sentence_encoder is not None else []
+    settings = {"embedding": embedding_name, "max_candidates": TEXTBUGGER_CANDIDATES, "sentence_encoder": encoder_name}
+    return Recipe("textbugger", transformation, _pre_constraints(ta, protected), post, protected, settings)
+
+
 def modifiable_indices(recipe: Recipe, text: Any) -> list[int]:
     """Word indices of `text` (an AttackedText) that the recipe's pre-transformation constraints allow."""
     return sorted(recipe.transformation(text, recipe.pre_constraints, return_indices=True))
@@ -188,14 +266,19 @@ def insert_before_final_punctuation(text: str, sequence: str) -> str:
 __all__ = [
     "CHECKLIST_CANDIDATES",
     "CHECKLIST_LENGTH",
+    "HOMOGLYPHS",
     "Recipe",
+    "STRESSTEST_DISTRACTIONS",
+    "TEXTBUGGER_CANDIDATES",
     "candidates",
     "deepwordbug_recipe",
     "insert_before_final_punctuation",
     "label_constraint",
+    "placeholder_indices",
     "modifiable_indices",
     "protected_words",
     "random_sequences",
+    "textbugger_recipe",
     "textfooler_recipe",
     "word_edits",
 ]
