@@ -1,10 +1,12 @@
 """`restore` (`make restore`): back to the last commit after a failed or killed stage or experiment.
 
 params.yaml, dvc.lock and reports/ (uncached, in git) come back from HEAD, then every output that
-dvc.lock names is checked out from the DVC cache (`dvc checkout --force <outputs>`). An output whose
-committed version this clone's cache lacks (a fresh clone, or a lock written on another machine) is
-left as it is in the workspace, never deleted, and named on one line with the command that recreates
-it; `dvc checkout --force` on its own would delete it and stop with an error halfway.
+dvc.lock names is checked out from the DVC cache (`dvc checkout --force <outputs>`). Outputs whose
+committed version this clone's cache lacks (a fresh clone, or a lock written on another machine) are
+first fetched from the default DVC remote, when one is configured (`dvc remote add -d`; another clone
+pushed them with `dvc push`). What is still missing is left as it is in the workspace, never deleted,
+and named on one line with the command that recreates it; `dvc checkout --force` on its own would
+delete it and stop with an error halfway.
 """
 
 from __future__ import annotations
@@ -50,13 +52,25 @@ def restore() -> None:
     _run("git", "checkout", "HEAD", "--", *present)
     lock = Path("dvc.lock")
     outputs = lock_outputs(yaml.safe_load(lock.read_text()) or {}) if lock.is_file() else []
-    status = json.loads(_run("dvc", "data", "status", "--granular", "--json").stdout or "{}")
-    missing = outputs_not_in_cache(outputs, status.get("not_in_cache", []))
+    missing = _missing(outputs)
+    remote = _run("dvc", "config", "core.remote").stdout.strip()
+    if missing and remote:
+        fetched = subprocess.run(["dvc", "fetch", *missing], capture_output=True, text=True)
+        if fetched.returncode != 0:
+            lines = (fetched.stderr or fetched.stdout).strip().splitlines()
+            typer.echo(f"dvc fetch from remote {remote!r} failed: {lines[-1] if lines else fetched.returncode}", err=True)
+        missing = _missing(outputs)
     restorable = [out for out in outputs if out not in missing]
     if restorable:
         _run("dvc", "checkout", "--force", *restorable)
-    typer.echo(f"restored {', '.join(present)} from git and the outputs the DVC cache holds", err=True)
+    where = f"the DVC cache and remote {remote!r} hold" if remote else "the DVC cache holds"
+    typer.echo(f"restored {', '.join(present)} from git and the outputs {where}", err=True)
     if missing:
-        typer.echo(
-            f"not in this clone's DVC cache, left as they are: {', '.join(missing)}; `dvc repro` recreates them", err=True
-        )
+        cache = f"this clone's DVC cache or remote {remote!r}" if remote else "this clone's DVC cache (no DVC remote is set)"
+        typer.echo(f"not in {cache}, left as they are: {', '.join(missing)}; `dvc repro` recreates them", err=True)
+
+
+def _missing(outputs: list[str]) -> list[str]:
+    """The outputs whose committed version the DVC cache lacks."""
+    status = json.loads(_run("dvc", "data", "status", "--granular", "--json").stdout or "{}")
+    return outputs_not_in_cache(outputs, status.get("not_in_cache", []))

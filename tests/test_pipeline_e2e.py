@@ -43,6 +43,20 @@ def _digests(project: Path) -> dict[str, str]:
     return {str(p.relative_to(project)): hashlib.md5(p.read_bytes()).hexdigest() for p in files}
 
 
+def _dag_edges(root: Path) -> list[tuple[str, str]]:
+    """DVC's stage graph as (upstream, downstream) pairs."""
+    return re.findall(r'"([^"]+)" -> "([^"]+)";', _run(root, "dvc", "dag", "--dot").stdout)
+
+
+def _after(edges: list[tuple[str, str]], stage: str) -> set[str]:
+    """Every stage downstream of `stage`."""
+    after, frontier = set(), {stage}
+    while frontier:
+        frontier = {b for a, b in edges if a in frontier} - after
+        after |= frontier
+    return after
+
+
 def _ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
@@ -130,12 +144,7 @@ def test_perturb_keys_rerun_perturb_the_evaluations_and_the_report():
               for name, stage in stages.items()}
     assert {name: keys for name, keys in naming.items() if keys} == {
         "perturb": ["perturb"], "report": ["perturb.file", "perturb.mode", "perturb.published"]}
-    edges = re.findall(r'"([^"]+)" -> "([^"]+)";', _run(root, "dvc", "dag", "--dot").stdout)
-    after, frontier = set(), {"perturb"}
-    while frontier:
-        frontier = {b for a, b in edges if a in frontier} - after
-        after |= frontier
-    assert after == AFTER_PERTURB
+    assert _after(_dag_edges(root), "perturb") == AFTER_PERTURB
 
 
 @pytest.mark.e2e
@@ -195,10 +204,6 @@ def test_augment_keys_rerun_augment_and_what_follows_it():
     naming = {name for name, stage in stages.items()
               if any(isinstance(p, str) and p.split(".")[0] == "augment" for p in stage.get("params", []))}
     assert naming == {"augment", "report"}
-    edges = re.findall(r'"([^"]+)" -> "([^"]+)";', _run(root, "dvc", "dag", "--dot").stdout)
-    after, frontier = set(), {"augment"}
-    while frontier:
-        frontier = {b for a, b in edges if a in frontier} - after
-        after |= frontier
-    assert after == AFTER_AUGMENT
+    edges = _dag_edges(root)
+    assert _after(edges, "augment") == AFTER_AUGMENT
     assert {a for a, b in edges if b == "augment"} - {"check-params"} <= BEFORE_AUGMENT
