@@ -77,11 +77,14 @@ def report(
     cfg = load_params(params)
     tasks = list(cfg.eval.tasks)
     prompt_set = read_parquet(_require(prompts, "perturb"), PROMPTS)
-    # the groups the prompt set holds, in PromptBench's order; a task's cells are those its prompts have
+    # the groups the prompt set holds, in PromptBench's order; a task with prompts has the cells of the
+    # groups its prompts hold (a published file may lack a group for a task)
     held = set(prompt_set["group"])
     groups = [g for g in GROUPS if g in held and (g == "clean" or g in cfg.perturb.groups)]
     instruction_cells = set(zip(prompt_set["task"], prompt_set["group"]))
-    cells = {(t, g) for t in tasks for g in groups if (EVAL_TASKS[t].instruction_task, g) in instruction_cells}
+    prompted = set(prompt_set["task"])
+    cells = {(t, g) for t in tasks for g in groups
+             if (EVAL_TASKS[t].instruction_task, g) in instruction_cells or EVAL_TASKS[t].instruction_task not in prompted}
 
     metric_paths = {m: _require(metrics_dir / f"{m}.json", f"evaluate@{m}") for m in REPORT_MODELS}
     prediction_paths = {m: _require(predictions_dir / f"{m}.parquet", f"evaluate@{m}") for m in MAP_MODELS}

@@ -31,7 +31,7 @@ def test_default_params_load():
         ("loss", "negatives", "all", "loss.negatives = 'all' is not allowed: use one of pair, batch"),
         ("train", "micro_batch_size", 3, "train.micro_batch_size = 3 is not allowed: must be even (pairs stay together)"),
         ("eval", "scoring", "vote", "eval.scoring = 'vote' is not allowed: use one of generate, rank, both"),
-        ("loss", "pooling", "sum", "loss.pooling = 'sum' is not allowed: use one of last, mean, max"),
+        ("loss", "pooling", "sum", "loss.pooling = 'sum' is not allowed: use one of last, mean, max, prompt"),
         ("loss", "gen_reduction", "mean", "loss.gen_reduction = 'mean' is not allowed: use one of tokens, views"),
         ("augment", "negatives", "easy", "augment.negatives = 'easy' is not allowed: use one of hard, normal, mixed"),
         ("augment", "positives", "both_kinds", "augment.positives = 'both_kinds' is not allowed: use one of template, perturbed, both"),
