@@ -5,7 +5,8 @@ leaves the report, three metrics files and their summaries; nothing reruns when 
 only `loss.lambda` (to a value that changes the model) reruns exactly check-params, train-coin,
 evaluate@coin and report; `dvc metrics diff` lists the summary keys; `dvc exp show`'s documented view fits
 200 columns; a bad `-S` value fails with the one-line error before any output is touched, and
-`git checkout params.yaml` restores everything; every `loss` key (e.g. `loss.pooling`) reruns what
+`git checkout params.yaml` restores everything (also for a prompt file or a local GLUE copy that check-params
+reads and refuses); every `loss` key (e.g. `loss.pooling`) reruns what
 `loss.lambda` does (dvc.yaml names the section whole);
 `augment.negatives` reruns augment and what follows it, never the stages before (from DVC's graph);
 a published prompt set (`perturb.mode=published`) reruns perturb, the evaluations and the report only.
@@ -161,13 +162,39 @@ def test_a_published_prompt_set_reruns_perturb_the_evaluations_and_the_report_on
     assert _run(project, "git", "status", "--porcelain").stdout == ""
 
 
-@pytest.mark.parametrize("setting", ["loss.lambda=-1", "~report"])
-def test_bad_set_value_fails_with_one_line_error_and_loses_nothing(project, setting):
+def _bad_files(root: Path) -> dict[str, Path]:
+    """A prompt file with a duplicated key and a local GLUE copy holding sst2 only: bad files that check-params
+    must read, and refuse, before DVC deletes any output."""
+    from tests.test_reliability import CLEAN, _copies
+
+    duplicated = root / "prompts.json"
+    duplicated.write_text(json.dumps([CLEAN, CLEAN]))
+    glue = _copies(root / "glue", lambda hub_id, config, split: hub_id == "nyu-mll/glue" and config == "sst2")
+    return {"DUPLICATED": duplicated, "GLUE": glue}
+
+
+@pytest.mark.parametrize("settings", [
+    ["loss.lambda=-1"],
+    ["~report"],
+    ["perturb.mode=file", "perturb.file=/etc/passwd"],
+    ["perturb.mode=file", "perturb.file=DUPLICATED"],
+    ["eval.source=local", "eval.local_dir=GLUE"],
+], ids=["lambda", "no-report", "prompt-file-suffix", "prompt-file-duplicate", "glue-copy-without-cola"])
+def test_bad_set_value_fails_with_one_line_error_and_loses_nothing(project, tmp_path, settings):
+    files = _bad_files(tmp_path)
+    settings = [s.replace("DUPLICATED", str(files["DUPLICATED"])).replace("GLUE", str(files["GLUE"])) for s in settings]
     before = _digests(project)
-    result = _run(project, "dvc", "exp", "run", "-S", setting, check=False)
+    result = _run(project, "dvc", "exp", "run", *(a for s in settings for a in ("-S", s)), check=False)
     assert result.returncode != 0
-    message = {"loss.lambda=-1": "error: loss.lambda = -1.0 is not allowed: must be >= 0",
-               "~report": "error: report is missing from params"}[setting]
+    glue = files["GLUE"] / "nyu-mll" / "glue"
+    message = {
+        "loss.lambda=-1": "error: loss.lambda = -1.0 is not allowed: must be >= 0",
+        "~report": "error: report is missing from params",
+        "perturb.file=/etc/passwd": "error: perturb.file = '/etc/passwd' is not allowed: use a .json or .parquet file",
+        f"perturb.file={files['DUPLICATED']}": f"error: {files['DUPLICATED']}: duplicate row for task='rte', group='clean', "
+                                               "prompt_id=1 (prompt set rows are unique by task, group, prompt_id)",
+        f"eval.local_dir={files['GLUE']}": f"error: cola: eval.local_dir = '{files['GLUE']}': {glue} has no cola/validation-*.parquet",
+    }[settings[-1]]
     assert message in result.stdout + result.stderr
     assert _ran_stages(result.stdout) == {"check-params"}
     assert _digests(project) == before  # every output as it was: the check ran before DVC deleted any
