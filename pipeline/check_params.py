@@ -17,6 +17,27 @@ from pipeline.app import app, stage
 CHECKED = "params.yaml passed validation (coin.params.load_params)\n"
 
 
+def read_user_files(values) -> None:
+    """A templates file (data.flan_templates) and a folder of PromptBench prompt modules (perturb.instructions,
+    read by the search) parsed as extract and perturb read them; one line naming the key when they do not parse."""
+    from coin.data.flan_templates import load_templates_source, parse_patterns
+    from coin.errors import CoinError
+    from coin.prompts.instructions import load_instruction_sets
+
+    data, perturb = values.data, values.perturb
+    checks = []
+    if data.flan_templates not in ("embedded", "pinned"):
+        checks.append(("data.flan_templates", data.flan_templates,
+                       lambda: parse_patterns(load_templates_source(data.flan_templates, data.cache_dir))))
+    if perturb.mode in ("adversarial", "random") and perturb.instructions not in ("embedded", "pinned", "pinned-current"):
+        checks.append(("perturb.instructions", perturb.instructions, lambda: load_instruction_sets(perturb.instructions, data.cache_dir)))
+    for key, value, read in checks:
+        try:
+            read()
+        except CoinError as exc:
+            raise type(exc)(f"{key} = {value!r}: {exc}") from None
+
+
 @app.command("check-params")
 @stage
 def check_params(
@@ -38,5 +59,6 @@ def check_params(
         check_local_copy(eval_wanted(values.eval.tasks), local_dir, eval_local_key(values))
     if values.perturb.mode in ("file", "published"):  # the prompt set itself, as the perturb stage reads it
         fixed_prompt_set(values)
+    read_user_files(values)
     write_text(CHECKED, out)
     typer.echo(f"{params}: valid")

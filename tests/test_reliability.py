@@ -334,3 +334,15 @@ def test_a_sigterm_to_a_relaunched_stage_ends_its_launcher(tmp_path):
         stage.kill()
         if pid_file.is_file() and pid_file.read_text() and Path(f"/proc/{pid_file.read_text()}").exists():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_templates_file_or_prompt_folder_that_does_not_parse_stops_check_params(tmp_path):
+    templates = tmp_path / "templates.py"
+    templates.write_text("PATTERNS = {\n")
+    got = _check_params(tmp_path, {"data": {"flan_templates": str(templates)}})
+    assert got == (2, f"error: data.flan_templates = '{templates}': templates source is not valid Python: line 1: '{{' was never closed\n")
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    got = _check_params(tmp_path, {"perturb": {"instructions": str(folder)}})
+    assert got[0] == 2 and got[1].startswith(f"error: perturb.instructions = '{folder}': {folder}: has none of ")
+    assert got[1].count("\n") == 1
