@@ -234,6 +234,14 @@ def test_restore_keeps_outputs_the_cache_lacks_and_names_the_command(tmp_path):
     assert run_in(project, "git", "status", "--porcelain").stdout == ""
 
 
+def _restore_in_a_fresh_clone(project: Path, clone: Path) -> tuple[Path, str]:
+    """`git clone` of `project`, then `python -m pipeline restore` there (exit 0): the clone and restore's last line."""
+    run_in(clone.parent, "git", "clone", "-q", str(project), str(clone))
+    result = run_in(clone, "python", "-m", "pipeline", "restore", check=False)
+    assert result.returncode == 0, result.stderr
+    return clone, result.stderr.splitlines()[-1]
+
+
 def test_restore_fetches_what_the_cache_lacks_from_the_default_remote(tmp_path):
     """`dvc push` on the machine that ran, then in a fresh clone `make restore` (or `dvc pull`): every output
     comes from the remote, `dvc status` is clean and `dvc repro` reruns nothing."""
@@ -242,20 +250,14 @@ def test_restore_fetches_what_the_cache_lacks_from_the_default_remote(tmp_path):
     run_in(project, "dvc", "remote", "add", "-d", "store", str(tmp_path / "store"))
     run_in(project, "git", "commit", "-qam", "a DVC remote")
     run_in(project, "dvc", "push", "-q")
-    clone = tmp_path / "second"
-    run_in(tmp_path, "git", "clone", "-q", str(project), str(clone))
-    result = run_in(clone, "python", "-m", "pipeline", "restore", check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[-1] == (
+    clone, last_line = _restore_in_a_fresh_clone(project, tmp_path / "second")
+    assert last_line == (
         "restored params.yaml, dvc.lock, reports from git and the outputs the DVC cache and remote 'store' hold")
     assert (clone / "models" / "a.txt").read_text() == "one\n" and (clone / "out" / "b.txt").read_text() == "two\n"
     assert "up to date" in run_in(clone, "dvc", "status").stdout
     assert "Running stage" not in run_in(clone, "dvc", "repro").stdout
 
     (tmp_path / "store").rename(tmp_path / "gone")  # the remote unreachable: the outputs stay, named
-    fresh = tmp_path / "third"
-    run_in(tmp_path, "git", "clone", "-q", str(project), str(fresh))
-    result = run_in(fresh, "python", "-m", "pipeline", "restore", check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[-1] == (
+    _, last_line = _restore_in_a_fresh_clone(project, tmp_path / "third")
+    assert last_line == (
         "not in this clone's DVC cache or remote 'store', left as they are: models/a.txt, out; `dvc repro` recreates them")
