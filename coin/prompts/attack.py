@@ -256,7 +256,6 @@ class AttackTools:
 
 
 WORD_GROUPS = ("deepwordbug", "textbugger", "textfooler")  # greedy word-importance search over a Recipe
-INSERTION_GROUPS = ("checklist", "stresstest")  # brute force over inserted sequences
 
 
 def _recipe(group: str, task: str, params: Any, tools: AttackTools) -> Recipe:
@@ -359,7 +358,6 @@ __all__ = [
     "AttackTools",
     "CachedScorer",
     "HARMFUL",
-    "INSERTION_GROUPS",
     "WORD_GROUPS",
     "NOT_HARMFUL",
     "NO_CANDIDATE",
