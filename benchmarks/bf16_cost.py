@@ -39,7 +39,7 @@ def main() -> None:
     from coin.hardware import bf16_units, device_type
     from coin.training.model import load_model
     from pipeline.base_model import build_base
-    from pipeline.train import cpu_threads
+    from pipeline.cores import cpu_threads
     from smollm2 import smollm2_params
 
     torch.set_num_threads(cpu_threads())

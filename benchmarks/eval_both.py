@@ -66,7 +66,7 @@ def main() -> None:
     from coin.params import merge, params_from_dict
     from coin.training.model import load_model
     from pipeline.base_model import build_base
-    from pipeline.train import cpu_threads
+    from pipeline.cores import cpu_threads
 
     from record import machine_line
 

@@ -79,7 +79,7 @@ def main() -> None:
     from coin.schemas import TRAIN
     from coin.training.model import load_model
     from pipeline.base_model import build_base
-    from pipeline.train import cpu_threads
+    from pipeline.cores import cpu_threads
     from train_step import step_times, synthetic_entries
 
     torch.set_num_threads(cpu_threads())

@@ -272,7 +272,7 @@ def main() -> None:
     from coin.io import read_parquet
     from coin.schemas import TRAIN
     from pipeline.base_model import build_base
-    from pipeline.train import cpu_threads
+    from pipeline.cores import cpu_threads
     from train_step import synthetic_entries
 
     torch.set_num_threads(args.threads or cpu_threads())

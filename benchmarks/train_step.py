@@ -200,7 +200,7 @@ def main() -> None:
     from coin.io import read_parquet
     from coin.params import load_params
     from coin.schemas import TRAIN
-    from pipeline.train import cpu_threads
+    from pipeline.cores import cpu_threads
 
 
     from record import machine_line

@@ -79,6 +79,7 @@ def answer_alignment(
     from coin.report.alignment import alignment_markdown, alignment_table
     from coin.report.tables import GROUP_LABELS, to_csv
     from coin.schemas import EVAL_SET, PROMPTS
+    from pipeline.cores import fair_share, rebalance
     from pipeline.evaluate import _load_model
 
     if at not in POSITIONS:
@@ -90,15 +91,16 @@ def answer_alignment(
     p = load_params(params)
     prompt_set, rows = read_parquet(prompts, PROMPTS), read_parquet(eval_rows, EVAL_SET)
     units = {}
-    for name, folder in folders.items():
-        model, tokenizer = _load_model(folder, p.model.dtype)
-        grid = prompt_grid(prompt_set, rows, p.eval.tasks, prompt_format(p.model, tokenizer), p.eval.prompt_format)
-        precision, described = inference_precision(p.eval.precision, model.device.type)
-        typer.echo(f"answer-alignment {name}: {len(grid)} sequences, states at the {at} end, {described}", err=True)
-        with precision, tqdm(total=len(grid), desc=f"states {name}", unit="seq", file=sys.stderr) as bar:
-            states = position_states(model, tokenizer, grid, p, at, on_batch=bar.update)
-        scores = alignment_units(grid, states)
-        units[name] = grid.drop(columns="prompt").assign(**{c: scores[c].to_numpy() for c in UNIT_COLUMNS})
+    with fair_share():  # this process's share of the cores, kept fair while other stages come and go
+        for name, folder in folders.items():
+            model, tokenizer = _load_model(folder, p.model.dtype)
+            grid = prompt_grid(prompt_set, rows, p.eval.tasks, prompt_format(p.model, tokenizer), p.eval.prompt_format)
+            precision, described = inference_precision(p.eval.precision, model.device.type)
+            typer.echo(f"answer-alignment {name}: {len(grid)} sequences, states at the {at} end, {described}", err=True)
+            with precision, tqdm(total=len(grid), desc=f"states {name}", unit="seq", file=sys.stderr) as bar:
+                states = position_states(model, tokenizer, grid, p, at, on_batch=lambda n: (bar.update(n), rebalance()))
+            scores = alignment_units(grid, states)
+            units[name] = grid.drop(columns="prompt").assign(**{c: scores[c].to_numpy() for c in UNIT_COLUMNS})
     groups = ["clean", *p.perturb.groups]
     table = alignment_table(units["cit"], units["coin"], groups, p.report.bootstrap_samples, p.report.confidence, p.seed)
     where = ("the eos after each prompt + its gold label word (where L_ctr pools in training)" if at == "answer"

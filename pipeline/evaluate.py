@@ -73,6 +73,7 @@ def evaluate_model(
     from coin.evaluation.scoring import score_grid
     from coin.evaluation.precision import inference_precision
     from coin.prompts.format import prompt_format
+    from pipeline.cores import rebalance
     from pipeline.launch import gather_to_main, rank, shard_bounds, world_size
 
     ev = params.eval
@@ -83,9 +84,12 @@ def evaluate_model(
     shard = f" (rank {rank()}: rows {start}-{stop - 1})" if world_size() > 1 else ""
     typer.echo(f"evaluate {name}: {len(grid)} prompts{shard}, {ev.scoring}, {described}", err=True)
     with precision, tqdm(total=len(share), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
-        part = score_grid(
-            model, tokenizer, share, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=bar.update
-        )
+
+        def on_batch(n: int) -> None:
+            bar.update(n)
+            rebalance()
+
+        part = score_grid(model, tokenizer, share, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=on_batch)
     parts = gather_to_main(part)
     if parts is None:
         return None
@@ -128,6 +132,7 @@ def evaluate(
     from coin.params import load_params
     from coin.schemas import EVAL_SET, PREDICTIONS, PROMPTS
 
+    from pipeline.cores import fair_share
     from pipeline.launch import join_process_group, relaunch
 
     p = load_params(params)
@@ -141,7 +146,8 @@ def evaluate(
     rows = read_parquet(eval_rows, EVAL_SET)
     lm, tokenizer = _load_model(model, p.model.dtype)
     start = time.perf_counter()
-    result = evaluate_model(lm, tokenizer, name, prompt_set, rows, p)
+    with fair_share():  # this process's share of the cores, kept fair while other stages come and go
+        result = evaluate_model(lm, tokenizer, name, prompt_set, rows, p)
     if result is None:  # another rank: rank 0 writes
         return
     frame, arrays, doc = result

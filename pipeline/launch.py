@@ -4,7 +4,8 @@
 calls `relaunch`, which runs the same stage command (its own options, rebuilt by the command) as
 `python -m accelerate.commands.launch --multi_gpu --num_processes N ... -m pipeline <stage> ...` and exits
 with its status. `--multi_gpu` selects accelerate's torchrun launcher: on N CUDA devices one process per
-device (NCCL), on a machine without CUDA N CPU processes (gloo), each with cores // N threads.
+device (NCCL), on a machine without CUDA N CPU processes (gloo), each starting with cores // N threads (then
+pipeline.cores keeps every rank's share fair).
 Inside the launched processes WORLD_SIZE is set, so `relaunch` is not entered again.
 """
 
@@ -60,13 +61,13 @@ def relaunch(processes: int, stage_args: Sequence[str], key: str = "processes") 
     import torch
 
     from coin.errors import CoinError
-    from pipeline.train import torch_threads
+    from pipeline.cores import cpu_threads
 
     devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if 0 < devices < processes:
         raise CoinError(f"{key} = {processes} is not allowed: this machine has {devices} CUDA device(s), one per process (use at most {devices})")
 
-    command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], torch_threads())
+    command = accelerate_command(processes, ["-m", "pipeline", *map(str, stage_args)], cpu_threads())
     typer.echo(f"launching {processes} processes: accelerate launch --num_processes {processes} -m pipeline {stage_args[0]}", err=True)
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     with _terminate_on_sigterm(process):

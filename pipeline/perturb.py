@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pandas as pd
 import pyarrow as pa
@@ -89,6 +89,7 @@ def perturb(
     """Write the clean and perturbed instructions (PromptBench groups) as a Parquet prompt set."""
     from coin.prompts.instructions import check_prompt_set
 
+    from pipeline.cores import fair_share
     from pipeline.launch import join_process_group, relaunch
 
     params = load_params(params_path)
@@ -102,7 +103,8 @@ def perturb(
         typer.echo(f"perturb: {len(frame)} prompts from {said} -> {out}", err=True)
         return
     join_process_group()
-    frame = build_prompt_set(params, model, read_parquet(eval_path, EVAL_SET))
+    with fair_share():  # this process's share of the cores, kept fair while other stages come and go
+        frame = build_prompt_set(params, model, read_parquet(eval_path, EVAL_SET))
     if frame is not None:  # rank 0 (the other ranks' rows were gathered there)
         write_parquet(check_prompt_set(frame, out), out, PROMPTS)
 
@@ -136,6 +138,7 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
     from coin.prompts.attack import perturb_task
     from coin.prompts.instructions import SourceNotes, load_instruction_sets, source_label
     from coin.training.model import inference_device
+    from pipeline.cores import rebalance
     from pipeline.launch import gather_to_main, rank, world_size
 
     p = params.perturb
@@ -154,6 +157,7 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
 
         def on_step(step: dict) -> None:
             bar.update(1)
+            rebalance()
             if log is not None:
                 log.append(step)
 
@@ -223,10 +227,22 @@ def accuracy_scorers(params: Any, model: Any, tokenizer: Any, tasks: dict[str, t
     render = prompt_format(params.model, tokenizer)
     return {
         task: CachedScorer(
-            make_accuracy_fn(model, tokenizer, rows, eval_task, render, params.eval.prompt_format, params.eval.batch_size)
+            rebalancing(make_accuracy_fn(model, tokenizer, rows, eval_task, render, params.eval.prompt_format, params.eval.batch_size))
         )
         for task, (eval_task, rows) in tasks.items()
     }
+
+
+def rebalancing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` that first takes this process's fair share of the cores again (pipeline.cores.rebalance):
+    a search scores many candidate sets per attacked instruction."""
+    from pipeline.cores import rebalance
+
+    def scored(*args: Any, **kwargs: Any) -> Any:
+        rebalance()
+        return fn(*args, **kwargs)
+
+    return scored
 
 
 __all__ = ["accuracy_scorers", "attack_rows", "build_prompt_set", "fixed_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]

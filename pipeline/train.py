@@ -168,21 +168,6 @@ def _read_run_file(run_file: Path) -> Any:
         return None
 
 
-def cpu_threads() -> int:
-    """CPU cores this process may use (sched affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def torch_threads(processes: int = 1) -> int:
-    """Threads for one of `processes` training processes: OMP_NUM_THREADS where set (accelerate launch
-    sets it per process; set it for `dvc queue start -j N` workers), else this process's cores / processes."""
-    omp = os.environ.get("OMP_NUM_THREADS", "")
-    return int(omp) if omp.isdigit() and int(omp) > 0 else max(1, cpu_threads() // processes)
-
-
 def run_training(
     params,
     variant: str,
@@ -198,7 +183,6 @@ def run_training(
 
     `callbacks` and `arg_overrides` (TrainingArguments keys) are for tests and benchmarks.
     """
-    import torch
     from dvclive import Live
     from transformers import set_seed
 
@@ -210,7 +194,8 @@ def run_training(
     from coin.schemas import TRAIN
     from coin.training.collator import CoinCollator, EntryDataset
     from coin.training.model import model_for_training, relative_reference, save_model_folder
-    from coin.training.trainer import CoinTrainer, LiveMetrics, Objective, UsualPermissions, training_arguments
+    from coin.training.trainer import BetweenMicroBatches, CoinTrainer, LiveMetrics, Objective, UsualPermissions, training_arguments
+    from pipeline.cores import rebalance
     from pipeline.launch import join_process_group, rank, world_size
 
     if variant not in VARIANTS:
@@ -218,7 +203,6 @@ def run_training(
     objective = Objective.for_variant(variant, params.loss)
     resolved = resolved_params(params, variant)
     processes, main = world_size(), rank() == 0
-    torch.set_num_threads(torch_threads(processes))
     dtype, said = choose_dtype(params.model.dtype, device_type())  # model.dtype auto -> bfloat16 | float32
     if said and main:
         typer.echo(said, err=True)
@@ -247,7 +231,7 @@ def run_training(
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[*live_metrics, UsualPermissions(), *callbacks],
+        callbacks=[*live_metrics, UsualPermissions(), BetweenMicroBatches(rebalance), *callbacks],
         objective=objective,
         seed=seed,
         length_window=params.train.group_by_length,
@@ -289,6 +273,7 @@ def train_command(
 ) -> None:
     """Train the CIT or COIN model from the base model on data/train.parquet."""
     from coin.params import load_params
+    from pipeline.cores import fair_share
     from pipeline.launch import rank, relaunch
 
     p = load_params(params)
@@ -296,7 +281,8 @@ def train_command(
                   "--checkpoints", checkpoints, "--live", live, "--params", params]
     if relaunch(p.train.processes, stage_args, "train.processes"):
         return
-    summary = run_training(p, variant, base, train, out, checkpoints, live)
+    with fair_share():  # this process's share of the cores, kept fair while other stages come and go
+        summary = run_training(p, variant, base, train, out, checkpoints, live)
     if rank():
         return
     parts = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "resumed_from")

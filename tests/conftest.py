@@ -26,10 +26,15 @@ _CORPUS = [
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread():
-    """Tiny models run fastest on one thread, and the suite shares two cores with other work."""
+    """Tiny models run fastest on one thread. The suite is a torch process of this project like any
+    stage: registered (pipeline.cores), so a stage running beside `make test` makes room for it."""
     import torch
 
-    torch.set_num_threads(1)
+    from pipeline.cores import fair_share
+
+    with fair_share():
+        torch.set_num_threads(1)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -247,6 +247,20 @@ def drop_steps_from(tsv: Path, step: int) -> None:
         write_text("".join(kept), tsv)
 
 
+class BetweenMicroBatches(TrainerCallback):
+    """Calls `fn()` before each step and after each of its micro-batches: the stage's hook for work
+    between them (pipeline.cores.rebalance)."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.fn()
+
+    def on_substep_end(self, args, state, control, **kwargs):
+        self.fn()
+
+
 class UsualPermissions(TrainerCallback):
     """Checkpoint files get the usual permissions (0644 / 0755 under umask 022) like every other output:
     safetensors writes model.safetensors 0600, and the Trainer, not coin.io, writes checkpoints."""
@@ -314,4 +328,4 @@ def training_arguments(
     return TrainingArguments(**kwargs)
 
 
-__all__ = ["CoinTrainer", "LiveMetrics", "Objective", "UsualPermissions", "drop_steps_from", "pool_last_token", "training_arguments", "warmup_steps"]
+__all__ = ["BetweenMicroBatches", "CoinTrainer", "LiveMetrics", "Objective", "UsualPermissions", "drop_steps_from", "pool_last_token", "training_arguments", "warmup_steps"]
