@@ -9,7 +9,8 @@ evaluate@coin and report; `dvc metrics diff` lists the summary keys; `dvc exp sh
 reads and refuses); every `loss` key (e.g. `loss.pooling`) reruns what
 `loss.lambda` does (dvc.yaml names the section whole);
 `augment.negatives` reruns augment and what follows it, never the stages before (from DVC's graph);
-a published prompt set (`perturb.mode=published`) reruns perturb, the evaluations and the report only.
+a published prompt set (`perturb.mode=published`) reruns perturb, the evaluations and the report only;
+a DVC remote round trip (push, then pull into a fresh clone) leaves nothing to rerun.
 """
 
 from __future__ import annotations
@@ -234,3 +235,22 @@ def test_augment_keys_rerun_augment_and_what_follows_it():
     edges = _dag_edges(root)
     assert _after(edges, "augment") == AFTER_AUGMENT
     assert {a for a, b in edges if b == "augment"} - {"check-params"} <= BEFORE_AUGMENT
+
+
+@pytest.mark.e2e
+def test_a_remote_round_trip_gives_a_fresh_clone_every_output_and_reruns_nothing(project, tmp_path):
+    """`dvc remote add -d` (a local folder here; SSH, S3 and GCS remotes work the same), `dvc push` in the
+    project that ran, `dvc pull` in a fresh clone: `dvc status` is clean and `dvc repro` reruns nothing."""
+    _run(project, "python", "-m", "pipeline", "restore")  # the committed run (an experiment above may be in the workspace)
+    _run(project, "dvc", "remote", "add", "-d", "store", str(tmp_path / "store"))
+    _run(project, "git", "commit", "-qam", "a DVC remote")
+    try:
+        _run(project, "dvc", "push", "-q")
+        clone = tmp_path / "clone"
+        _run(tmp_path, "git", "clone", "-q", str(project), str(clone))
+        _run(clone, "dvc", "pull", "-q")
+        assert (clone / "models" / "coin").is_dir() and (clone / "data" / "prompts.parquet").is_file()
+        assert "up to date" in _run(clone, "dvc", "status").stdout
+        assert _ran_stages(_run(clone, "dvc", "repro").stdout) == set()
+    finally:
+        _run(project, "git", "reset", "-q", "--hard", "HEAD~1")  # the project as the other tests left it
