@@ -64,7 +64,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default=str(ROOT / "params.yaml"))
     parser.add_argument("--tasks", default="sst2,mnli", help="instruction tasks to attack (comma separated)")
-    parser.add_argument("--groups", default="deepwordbug,textbugger,textfooler,checklist,stresstest")
+    parser.add_argument("--groups", default="deepwordbug,textbugger,textfooler,bertattack,checklist,stresstest")
+    parser.add_argument("--masked-lm", default=None, help="bertattack's masked LM (default: perturb.masked_lm, else embedded)")
     parser.add_argument("--model", default=str(ROOT / "models" / "cit"))
     parser.add_argument("--eval", default=str(ROOT / "data" / "eval.parquet"))
     parser.add_argument("--instructions", type=int, default=2, help="attacked instructions per task (projection uses all)")
@@ -83,6 +84,7 @@ def main() -> None:
         params.perturb,
         n_attack_samples=args.samples or params.perturb.n_attack_samples,
         query_budget=args.budget or params.perturb.query_budget,
+        masked_lm=args.masked_lm or params.perturb.masked_lm or "embedded",
     )
     tasks = [t for t in args.tasks.split(",") if t]
     groups = [g for g in args.groups.split(",") if g]
@@ -125,6 +127,8 @@ def main() -> None:
     total = time.perf_counter() - start
 
     print(f"model: {model_source}; rows per query: {p.n_attack_samples}; query budget: {p.query_budget}; tasks: {', '.join(rows)}")
+    if "bertattack" in groups:
+        print(f"bertattack's masked LM: {tools.lm_name}")
     print(f"baseline: {per_query:.3f} s per query (clean instructions, one batched call per task)\n")
     print("| group | instructions | queries / instr | s / instr | s / query | vs baseline |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -32,7 +32,6 @@ POSITIVE_KINDS = ("template", "perturbed", "both")
 PERTURB_MODES = ("adversarial", "random", "file", "published")
 # PromptBench's seven instruction attacks in its order: character, word, sentence, semantic
 PERTURB_GROUPS = ("deepwordbug", "textbugger", "textfooler", "bertattack", "checklist", "stresstest", "semantic")
-SEARCHED_GROUPS = ("deepwordbug", "textbugger", "textfooler", "checklist", "stresstest", "semantic")  # modes adversarial and random
 SELECTIONS = ("first", "random", "top")
 LANGUAGES = ("chinese", "french", "arabic", "spanish", "japanese", "korean")
 SCORINGS = ("generate", "rank", "both")
@@ -304,13 +303,14 @@ class PerturbParams:
     published: Optional[str]  # mode = published: PromptBench's adversarial prompts of t5|ul2|vicuna|chatgpt _zeroshot|_fewshot, or a path to such a .md file
     n_instructions: int  # clean instructions per task: half task-oriented, half role-oriented
     selection: str  # clean instructions per task: first (source order) | random (seeded) | top (best under the CIT model)
-    groups: list[str]  # any of deepwordbug, textbugger, textfooler, checklist, stresstest, semantic (the paper's four: deepwordbug, textfooler, checklist, semantic); mode published also bertattack
+    groups: list[str]  # any of deepwordbug, textbugger, textfooler, bertattack, checklist, stresstest, semantic (the paper's four: deepwordbug, textfooler, checklist, semantic)
     languages: list[str]  # semantic group: one instruction per language
     n_attack_samples: int  # eval examples the goal function scores a candidate on
     query_budget: int  # model queries per attacked instruction
     edit_rate: float  # mode = random: share of eligible words edited
     embedding: str  # textfooler neighbours: embedded | textattack | path to a word2vec/GloVe text file
     sentence_encoder: str  # none | use | path to a local sentence encoder
+    masked_lm: Optional[str]  # bertattack's masked language model: a local folder | a hub id[@revision] (PromptBench: bert-base-uncased) | embedded (tiny, random weights: runs offline, swaps arbitrary words) | null
     levenshtein_limit: int  # DeepWordBug: max edit distance (PromptBench: 30)
     textfooler_candidates: int  # TextFooler: neighbours per word (PromptBench: 50)
     textfooler_min_cos: float  # TextFooler: min word-embedding cosine (PromptBench: 0.6)
@@ -324,12 +324,11 @@ class PerturbParams:
         _at_least("perturb.n_instructions", self.n_instructions, 1)
         _choice("perturb.selection", self.selection, SELECTIONS)
         _subset("perturb.groups", self.groups, PERTURB_GROUPS)
-        for group in self.groups:
-            if self.mode in ("adversarial", "random") and group not in SEARCHED_GROUPS:
-                raise ParamsError(
-                    f"perturb.groups has {group!r}, which perturb.mode = {self.mode!r} cannot serve: the search builds "
-                    f"{', '.join(SEARCHED_GROUPS)}; mode published serves all of {', '.join(PERTURB_GROUPS)}"
-                )
+        if "bertattack" in self.groups and self.mode in ("adversarial", "random") and not self.masked_lm:
+            raise ParamsError(
+                "perturb.groups has 'bertattack', which needs perturb.masked_lm: set it to a masked language model "
+                "(a local folder, a hub id such as bert-base-uncased, or embedded), or drop the group"
+            )
         _subset("perturb.languages", self.languages, LANGUAGES)
         _at_least("perturb.n_attack_samples", self.n_attack_samples, 1)
         _at_least("perturb.query_budget", self.query_budget, 1)
@@ -549,6 +548,8 @@ def check_paths(params: Params) -> None:
          "use embedded, textattack or a path to a word2vec/GloVe text file"),
         (searched and perturb.sentence_encoder not in ("none", "use"), "perturb.sentence_encoder",
          perturb.sentence_encoder, "folder", "use none, use or an existing encoder folder"),
+        (searched and "bertattack" in perturb.groups and looks_like_path(perturb.masked_lm), "perturb.masked_lm",
+         perturb.masked_lm, "folder", "use embedded, a hub id such as bert-base-uncased or an existing model folder"),
     ]
     for used, key, value, wanted, allowed in checks:
         path = Path(value or "")
@@ -560,6 +561,14 @@ def check_paths(params: Params) -> None:
         problem = head_problem(perturb.file)
         if problem:
             raise ParamsError(f"perturb.file = {perturb.file!r} {problem}: give a JSON or Parquet prompt set")
+
+
+def looks_like_path(value: Optional[str]) -> bool:
+    """Whether a model spec names a folder rather than a hub id: it exists, starts with `.`, `/` or `~`, or
+    has more than one `/` (a hub id is `name` or `owner/name`, optionally `@revision`)."""
+    if not value or value == "embedded":
+        return False
+    return Path(value).exists() or value.startswith((".", "/", "~")) or value.split("@")[0].count("/") > 1
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -590,6 +599,7 @@ __all__ = [
     "TrainParams",
     "check_paths",
     "load_params",
+    "looks_like_path",
     "merge",
     "params_from_dict",
     "train_seed",

@@ -148,7 +148,7 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
     tasks = {task: v for i, (task, v) in enumerate(every.items()) if i % world_size() == rank()}  # this rank's share
     notes = SourceNotes()
     sets = load_instruction_sets(p.instructions, cache_dir, notes=notes)
-    tools = make_tools(p, cache_dir) if {"deepwordbug", "textbugger", "textfooler"} & set(p.groups) else None
+    tools = make_tools(p, cache_dir) if {"deepwordbug", "textbugger", "textfooler", "bertattack"} & set(p.groups) else None
     scorers = make_scorers(params, model_path, tasks) if p.mode == "adversarial" or p.selection == "top" else {}
 
     steps = len(tasks) * p.n_instructions * len([g for g in p.groups if g != "semantic"])
@@ -191,7 +191,8 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
 
 
 def make_tools(p: Any, cache_dir: Path) -> Any:
-    """TextAttack (imported offline) and, for textfooler and textbugger, the word embedding and sentence encoder."""
+    """TextAttack (imported offline); for textfooler and textbugger the word embedding; for those and
+    bertattack the sentence encoder; for bertattack the masked language model."""
     from coin.prompts.attack import AttackTools
     from coin.prompts.embeddings import resolve_embedding, resolve_sentence_encoder
     from coin.prompts.textattack_env import import_textattack
@@ -200,7 +201,12 @@ def make_tools(p: Any, cache_dir: Path) -> Any:
     tools = AttackTools(ta)
     if {"textfooler", "textbugger"} & set(p.groups):
         tools.embedding, tools.embedding_name = resolve_embedding(p.embedding, ta)
+    if {"textfooler", "textbugger", "bertattack"} & set(p.groups):
         tools.encoder, tools.encoder_name = resolve_sentence_encoder(p.sentence_encoder, ta)
+    if "bertattack" in p.groups:
+        from coin.prompts.masked_lm import resolve_masked_lm
+
+        tools.masked_lm, tools.lm_tokenizer, tools.lm_name = resolve_masked_lm(p.masked_lm)
     return tools
 
 

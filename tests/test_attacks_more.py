@@ -1,5 +1,6 @@
-"""The search's TextBugger (character and word) and StressTest (sentence) groups: candidates on fixed
-instructions, label words never edited, the query budget, the outcome details, random mode per seed."""
+"""The search's TextBugger (character and word), BertAttack (word) and StressTest (sentence) groups:
+candidates on fixed instructions, label words never edited, the query budget, the outcome details,
+random mode per seed."""
 
 from __future__ import annotations
 
@@ -99,11 +100,11 @@ def test_textbugger_greedy_search_within_the_budget(ta, embedding):
     assert outcome.edits == [{"index": 4, "from": "answer", "to": "reply"}] and outcome.queries <= 30
 
 
-def test_perturb_task_serves_the_new_groups_in_both_modes(ta, embedding, tmp_path):
+def test_perturb_task_serves_the_new_groups_in_both_modes(ta, embedding, ranked_lm, tmp_path):
     sets = ins.load_instruction_sets(str(write_prompt_folder(tmp_path / "prompts")), tmp_path / "unused")
-    groups = ["deepwordbug", "textbugger", "textfooler", "checklist", "stresstest", "semantic"]
-    tools = atk.AttackTools(ta, *embedding)
-    params = perturb_params(n_instructions=2, query_budget=10, groups=groups, languages=["french", "spanish"]).perturb
+    groups = ["deepwordbug", "textbugger", "textfooler", "bertattack", "checklist", "stresstest", "semantic"]
+    tools = atk.AttackTools(ta, *embedding, masked_lm=ranked_lm[0], lm_tokenizer=ranked_lm[1], lm_name="test:ranked")
+    params = perturb_params(n_instructions=2, query_budget=10, groups=groups, languages=["french", "spanish"], masked_lm="embedded").perturb
     scorer = atk.CachedScorer(lambda texts: [0.3 if "false" in t else 0.6 for t in texts])
     frame = ins.check_prompt_set(pd.DataFrame(atk.perturb_task("sst2", sets["sst2"], params, 42, "local", tools, scorer)), "rows")
     assert frame["group"].tolist() == ["clean"] * 2 + [g for g in groups for _ in range(2)]
@@ -113,8 +114,93 @@ def test_perturb_task_serves_the_new_groups_in_both_modes(ta, embedding, tmp_pat
     assert all(d["harmful"] and d["queries"] == 4 and d["mode"] == "adversarial" for d in details)
     bugged = [json.loads(d) for d in frame[frame["group"] == "textbugger"]["details"]]
     assert all(d["queries"] <= 10 and d["max_candidates"] == 5 for d in bugged)
-    random_params = perturb_params(mode="random", n_instructions=2, groups=groups, languages=["french", "spanish"]).perturb
+    masked = [json.loads(d) for d in frame[frame["group"] == "bertattack"]["details"]]
+    assert all(d["queries"] <= 10 and d["max_candidates"] == 48 and d["masked_lm"] == "test:ranked" for d in masked)
+    random_params = perturb_params(mode="random", n_instructions=2, groups=groups, languages=["french", "spanish"], masked_lm="embedded").perturb
     once = atk.perturb_task("sst2", sets["sst2"], random_params, 7, "local", tools)
     again = atk.perturb_task("sst2", sets["sst2"], random_params, 7, "local", tools)
     other = atk.perturb_task("sst2", sets["sst2"], random_params, 8, "local", tools)
     assert once == again and once != other
+
+
+# --- bertattack: a masked LM the tests build (our vocabulary), its guesses fixed by its output bias -----------------
+
+WORDS = ["analyze", "the", "sentence", "and", "answer", "with", "positive", "or", "negative", "reply", "respond",
+         "classify", "review", "as", "content", "text", "label", "decide", *(f"filler{i}" for i in range(30))]
+RANKED = {"reply": 5.0, "positive": 4.0, "respond": 3.0}  # the guesses at every position, best first
+
+
+@pytest.fixture(scope="module")
+def ranked_lm():
+    """A tiny BERT whose guesses at every position are RANKED's words in that order (its hidden state
+    before the output layer is zeroed, so the logits are the output bias alone)."""
+    import torch
+
+    from coin.prompts.masked_lm import tiny_masked_lm
+
+    model, tokenizer = tiny_masked_lm(WORDS, seed=0)
+    head = model.cls.predictions
+    with torch.no_grad():
+        head.transform.dense.weight.zero_()
+        head.transform.dense.bias.zero_()
+        head.transform.LayerNorm.bias.zero_()
+        head.bias[5:] = -1.0  # SPECIALS keep -1e4
+        for word, logit in RANKED.items():
+            head.bias[tokenizer.convert_tokens_to_ids(word)] = logit
+    return model, tokenizer
+
+
+def test_bertattack_candidates_at_one_word_are_the_masked_lms_guesses_without_label_words(ta, ranked_lm):
+    recipe = tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3)
+    original = ta.shared.AttackedText(TEXT)
+    assert tf.modifiable_indices(recipe, original) == [0, 2, 4]  # Analyze, sentence, answer
+    # the top 3 guesses are reply, positive, respond: "positive" is a label word, so never introduced
+    assert [t.text for t in tf.candidates(recipe, original, original, [2])] == [
+        "Analyze the reply and answer with positive or negative.",
+        "Analyze the respond and answer with positive or negative.",
+    ]
+    assert [t.text.split()[4] for t in tf.candidates(recipe, original, original, [4])] == ["reply", "respond"]
+    assert recipe.settings == {"masked_lm": "test:ranked", "max_candidates": 3, "sentence_encoder": "none"}
+    assert tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked").settings["max_candidates"] == 48  # PromptBench's
+
+
+def test_bertattack_never_edits_label_words_or_placeholders(ta, ranked_lm):
+    recipe = tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3)
+    text = "Classify the review {content} as Positive or 'negative', answer with positive."
+    for seed in range(4):
+        seed_everything(seed)
+        outcome = atk.random_word_edits(text, recipe, random.Random(seed), 1.0, ta)
+        assert outcome.text != text and "{content}" in outcome.text
+        assert outcome.text.count("Positive") == 1 and "'negative'" in outcome.text and outcome.text.endswith("with positive.")
+
+
+def test_bertattack_greedy_search_within_the_budget(ta, ranked_lm):
+    recipe = tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3)
+    scorer = atk.CachedScorer(lambda texts: [0.25 if "reply" in t else 0.5 if "answer" not in t else 0.75 for t in texts])
+    seed_everything(0)
+    outcome = atk.greedy_attack(TEXT, recipe, atk.QueryBudget(scorer, 30), ta)
+    assert outcome.text == "Analyze the sentence and reply with positive or negative."
+    assert (outcome.status, outcome.accuracy_before, outcome.accuracy_after) == ("harmful", 0.75, 0.25)
+    assert outcome.edits == [{"index": 4, "from": "answer", "to": "reply"}] and outcome.queries <= 30
+    tight = atk.greedy_attack(TEXT, recipe, atk.QueryBudget(scorer, 2), ta)
+    assert tight.queries <= 2
+
+
+def test_the_masked_lm_comes_from_a_folder_or_embedded_and_an_unreachable_hub_id_is_one_line(tmp_path, ranked_lm):
+    from coin.errors import CoinError
+    from coin.prompts.masked_lm import resolve_masked_lm
+
+    model, tokenizer = ranked_lm
+    model.save_pretrained(tmp_path / "mlm")
+    tokenizer.save_pretrained(tmp_path / "mlm")
+    loaded, loaded_tokenizer, name = resolve_masked_lm(str(tmp_path / "mlm"))
+    assert name == f"folder:{tmp_path / 'mlm'}" and loaded_tokenizer.mask_token == "[MASK]"
+    assert loaded_tokenizer.convert_ids_to_tokens(loaded.cls.predictions.bias.topk(3).indices.tolist()) == list(RANKED)
+    _, embedded_tokenizer, embedded = resolve_masked_lm("embedded")
+    assert embedded.startswith("embedded:tiny-bert-random-weights,seed=20240217,words=")
+    assert embedded_tokenizer.tokenize("Analyze the sentence.") == ["analyze", "the", "sentence", "."]
+    with pytest.raises(CoinError) as info:
+        resolve_masked_lm("no-such-owner/no-such-model@main")
+    message = str(info.value)
+    assert message.startswith("perturb.masked_lm = 'no-such-owner/no-such-model@main' could not be loaded (") and "\n" not in message
+    assert message.endswith("give a folder holding a masked language model and its tokenizer, a hub id this machine can download or has cached, or embedded")

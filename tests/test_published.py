@@ -361,12 +361,16 @@ def test_check_params_refuses_a_bad_published_set_in_one_line(tmp_path, perturb,
     assert not marker.exists()
 
 
-def test_a_group_the_search_cannot_serve_is_refused(tmp_path):
+def test_bertattack_in_the_search_without_a_masked_lm_is_refused_naming_the_key(tmp_path):
     result, marker = _check(tmp_path, groups=["deepwordbug", "bertattack"])
     assert (result.exit_code, result.output) == (2, (
-        "error: perturb.groups has 'bertattack', which perturb.mode = 'adversarial' cannot serve: the search builds "
-        "deepwordbug, textbugger, textfooler, checklist, stresstest, semantic; mode published serves all of deepwordbug, "
-        "textbugger, textfooler, bertattack, checklist, stresstest, semantic\n"))
+        "error: perturb.groups has 'bertattack', which needs perturb.masked_lm: set it to a masked language model "
+        "(a local folder, a hub id such as bert-base-uncased, or embedded), or drop the group\n"))
+    assert not marker.exists()
+    result, marker = _check(tmp_path, groups=["bertattack"], masked_lm="./no/such/folder")
+    assert (result.exit_code, result.output) == (2, (
+        "error: perturb.masked_lm = './no/such/folder' is not an existing folder: use embedded, a hub id such as "
+        "bert-base-uncased or an existing model folder\n"))
     assert not marker.exists()
 
 

@@ -33,6 +33,7 @@ from coin.prompts.transformations import (
     CHECKLIST_CANDIDATES,
     STRESSTEST_DISTRACTIONS,
     Recipe,
+    bertattack_recipe,
     candidates,
     deepwordbug_recipe,
     insert_before_final_punctuation,
@@ -246,16 +247,20 @@ def checklist_sequences(seed: int) -> list[str]:
 
 @dataclass
 class AttackTools:
-    """What the word-level groups need: the TextAttack module and the TextFooler resources."""
+    """What the word-level groups need: the TextAttack module, the word embedding and sentence encoder
+    (textfooler, textbugger) and the masked language model (bertattack)."""
 
     ta: Any
     embedding: Any = None
     embedding_name: str = ""
     encoder: Any = None
     encoder_name: str = "none"
+    masked_lm: Any = None
+    lm_tokenizer: Any = None
+    lm_name: str = ""
 
 
-WORD_GROUPS = ("deepwordbug", "textbugger", "textfooler")  # greedy word-importance search over a Recipe
+WORD_GROUPS = ("deepwordbug", "textbugger", "textfooler", "bertattack")  # greedy word-importance search over a Recipe
 
 
 def _recipe(group: str, task: str, params: Any, tools: AttackTools) -> Recipe:
@@ -263,6 +268,8 @@ def _recipe(group: str, task: str, params: Any, tools: AttackTools) -> Recipe:
         return deepwordbug_recipe(tools.ta, task, params.levenshtein_limit)
     if group == "textbugger":
         return textbugger_recipe(tools.ta, task, tools.embedding, tools.embedding_name, tools.encoder, tools.encoder_name)
+    if group == "bertattack":
+        return bertattack_recipe(tools.ta, task, tools.masked_lm, tools.lm_tokenizer, tools.lm_name, tools.encoder, tools.encoder_name)
     return textfooler_recipe(
         tools.ta,
         task,

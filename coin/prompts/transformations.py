@@ -17,6 +17,12 @@ textbugger (character and word): CompositeTransformation of one random space ins
     constraints RepeatModification, StopwordModification, label-word protection and the optional
     sentence encoder (perturb.sentence_encoder, built as for textfooler). PromptBench's TextBugger also
     requires UniversalSentenceEncoder(threshold 0.8): with `none` that constraint is dropped.
+bertattack (word): WordSwapMaskedLM(method="bert-attack", max_candidates=48) on perturb.masked_lm (the
+    masked language model's top guesses at each word's own position, BERT-Attack's rule), with
+    RepeatModification, StopwordModification, label-word protection, MaxWordsPerturbed(max_percent=1) (a
+    bound that never binds, kept as PromptBench's recipe has it) and the optional sentence encoder.
+    PromptBench's BertAttack also requires UniversalSentenceEncoder(threshold 0.8) against the original:
+    with `none` that constraint is dropped.
 checklist (sentence): a random 10-character alphanumeric sequence inserted at the end of the
     instruction, before its final punctuation; the adversarial search tries 50 of them, as PromptBench.
 stresstest (sentence): PromptBench's three distractions, "and true is true", "and false is not true" and
@@ -49,6 +55,7 @@ HOMOGLYPHS = {
 }
 STRESSTEST_DISTRACTIONS = ("and true is true", "and false is not true", " ".join(["and true is true"] * 5))
 TEXTBUGGER_CANDIDATES = 5  # WordSwapEmbedding neighbours per word, as PromptBench's TextBugger
+BERTATTACK_CANDIDATES = 48  # the masked LM's top guesses per word, as PromptBench's BertAttack
 CHECKLIST_LENGTH = 10
 CHECKLIST_CANDIDATES = 50
 CHECKLIST_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -209,6 +216,31 @@ def textbugger_recipe(
     return Recipe("textbugger", transformation, _pre_constraints(ta, protected), post, protected, settings)
 
 
+def bertattack_recipe(
+    ta: ModuleType,
+    task: str,
+    masked_lm: Any,
+    lm_tokenizer: Any,
+    lm_name: str,
+    sentence_encoder: Optional[Any] = None,
+    encoder_name: str = "none",
+    protected: Optional[frozenset[str]] = None,
+    max_candidates: int = BERTATTACK_CANDIDATES,
+) -> Recipe:
+    """PromptBench's BertAttack: a word for one of the masked LM's `max_candidates` top guesses at its
+    position (and the sentence encoder, if any). `protected` as in deepwordbug_recipe."""
+    protected = protected_words(task) if protected is None else frozenset(protected)
+    max_candidates = min(int(max_candidates), len(lm_tokenizer))  # a vocabulary smaller than that: every word
+    transformation = ta.transformations.WordSwapMaskedLM(
+        method="bert-attack", masked_language_model=masked_lm, tokenizer=lm_tokenizer, max_candidates=max_candidates
+    )
+    post = [ta.constraints.overlap.MaxWordsPerturbed(max_percent=1)]
+    if sentence_encoder is not None:
+        post.append(sentence_encoder)
+    settings = {"masked_lm": lm_name, "max_candidates": max_candidates, "sentence_encoder": encoder_name}
+    return Recipe("bertattack", transformation, _pre_constraints(ta, protected), post, protected, settings)
+
+
 def modifiable_indices(recipe: Recipe, text: Any) -> list[int]:
     """Word indices of `text` (an AttackedText) that the recipe's pre-transformation constraints allow."""
     return sorted(recipe.transformation(text, recipe.pre_constraints, return_indices=True))
@@ -264,12 +296,14 @@ def insert_before_final_punctuation(text: str, sequence: str) -> str:
 
 
 __all__ = [
+    "BERTATTACK_CANDIDATES",
     "CHECKLIST_CANDIDATES",
     "CHECKLIST_LENGTH",
     "HOMOGLYPHS",
     "Recipe",
     "STRESSTEST_DISTRACTIONS",
     "TEXTBUGGER_CANDIDATES",
+    "bertattack_recipe",
     "candidates",
     "deepwordbug_recipe",
     "insert_before_final_punctuation",
