@@ -137,6 +137,26 @@ def test_seeds_command_writes_the_table(tmp_path):
     assert set(pd.read_csv(out / "seeds.csv")["comparison"]) == {"coin − cit", "cit", "coin"}
 
 
+def test_seeds_command_compares_two_other_models_of_each_run(tmp_path):
+    """--models a,b: e.g. COIN with loss.pooling prompt against COIN with last, each run's files renamed."""
+    specs = _write_runs(tmp_path)
+    for seed in ("42", "43"):
+        folder = tmp_path / f"seed{seed}"
+        (folder / "cit.parquet").rename(folder / "coin_last.parquet")
+        (folder / "coin.parquet").rename(folder / "coin_prompt.parquet")
+    out = tmp_path / "pooling"
+    result = CliRunner().invoke(app, ["seeds", *specs, "--models", "coin_last,coin_prompt", "--out", str(out),
+                                      "--params", str(ROOT / "params.yaml")])
+    assert result.exit_code == 0, result.output
+    text = (out / "seeds.md").read_text()
+    assert text.startswith("# COIN_PROMPT − COIN_LAST across training seeds\n")
+    assert "| COIN_PROMPT − COIN_LAST, run 42 (95% CI, p) |" in text and "| COIN_LAST 43 − 42 | COIN_PROMPT 43 − 42 |" in text
+    assert "| +10.00 | +10.00 | 10.00 | COIN_PROMPT above COIN_LAST |" in text
+    assert set(pd.read_csv(out / "seeds.csv")["comparison"]) == {"coin_prompt − coin_last", "coin_last", "coin_prompt"}
+    bad = CliRunner().invoke(app, ["seeds", *specs, "--models", "coin", "--out", str(tmp_path / "bad")])
+    assert (bad.exit_code, bad.output) == (2, "error: --models 'coin' is not allowed: write two different prediction-file names A,B, e.g. cit,coin\n")
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -1,4 +1,6 @@
 """COIN − CIT of several training seeds beside the change each model shows from one seed to another.
+Any two models scored on the same rows compare the same way (`models`, e.g. COIN with loss.pooling prompt
+against COIN with last: b − a, a the first).
 
 Every run is one training seed of CIT and COIN scored on the same prompts and rows (the second seed uses
 perturb.mode file on the first run's prompt set), so any two prediction frames pair on (task, group,
@@ -42,6 +44,16 @@ MEASURE_LABELS = {
 ABOVE, BELOW, UNRESOLVED = "COIN above CIT", "COIN below CIT", "not resolved"
 
 
+def shown(model: str) -> str:
+    """A model's name in tables: CIT, COIN, or the name as given (e.g. coin_prompt -> COIN_PROMPT)."""
+    return model.upper()
+
+
+def difference(models: Sequence[str] = MODELS) -> str:
+    """The within-run comparison's label: "b − a" (DIFFERENCE for CIT and COIN)."""
+    return f"{models[1]} − {models[0]}"
+
+
 def compare(a: pd.DataFrame, b: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], n_resamples: int,
             confidence: float, seed: int) -> pd.DataFrame:
     """b − a of every measure at the pooled cells, paired on the rows both were scored on. Columns: measure,
@@ -60,19 +72,20 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, tasks: Sequence[str], groups: Sequ
 
 
 def seed_table(runs: dict[str, dict[str, pd.DataFrame]], tasks: Sequence[str], groups: Sequence[str],
-               n_resamples: int, confidence: float, seed: int) -> pd.DataFrame:
-    """`runs`: run label (e.g. the seed) -> {"cit": predictions, "coin": predictions}, the first run the
-    reference. Rows: comparison "coin − cit" for every run (a = CIT, b = COIN), then "cit" and "coin" for
-    every later run (a = the first run's, b = this run's: the model's seed change). Columns: COLUMNS."""
+               n_resamples: int, confidence: float, seed: int, models: Sequence[str] = MODELS) -> pd.DataFrame:
+    """`runs`: run label (e.g. the seed) -> {model: predictions} for the two `models` (a, b), the first run
+    the reference. Rows: comparison "b − a" for every run, then a and b for every later run (the first
+    run's against this run's: the model's seed change). Columns: COLUMNS."""
     if len(runs) < 2:
         raise DataError(f"seed comparison needs at least two runs, got {len(runs)}")
     labels = list(runs)
+    a, b = models
     frames = []
     for label in labels:
-        frames.append(_paired(runs[label]["cit"], runs[label]["coin"], f"run {label}: CIT and COIN", tasks, groups,
-                              n_resamples, confidence, seed).assign(comparison=DIFFERENCE, run=label))
+        frames.append(_paired(runs[label][a], runs[label][b], f"run {label}: {shown(a)} and {shown(b)}", tasks, groups,
+                              n_resamples, confidence, seed).assign(comparison=difference(models), run=label))
     for label in labels[1:]:
-        for model in MODELS:
+        for model in models:
             frames.append(_paired(runs[labels[0]][model], runs[label][model], f"{model} of runs {labels[0]} and {label}",
                                   tasks, groups, n_resamples, confidence, seed).assign(comparison=model, run=label))
     return pd.concat(frames, ignore_index=True)[COLUMNS]
@@ -86,15 +99,18 @@ def _paired(a, b, what, tasks, groups, n_resamples, confidence, seed) -> pd.Data
                         "(perturb.mode file with the first run's prompts.parquet)") from None
 
 
-def verdicts(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per measure x group of `seed_table`: each run's COIN − CIT with its interval, the seed
-    spread and the verdict (module docstring). Columns: measure, group, delta_<run>, ci_low_<run>,
-    ci_high_<run>, p_value_<run> per run, spread, verdict."""
+def verdicts(table: pd.DataFrame, models: Sequence[str] = MODELS) -> pd.DataFrame:
+    """One row per measure x group of `seed_table`: each run's b − a (COIN − CIT) with its interval, the
+    seed spread and the verdict (module docstring; "B above A" / "B below A"). Columns: measure, group,
+    delta_<run>, ci_low_<run>, ci_high_<run>, p_value_<run> per run, spread, verdict."""
     runs = list(dict.fromkeys(table["run"]))
+    within = difference(models)
+    above, below = (ABOVE, BELOW) if tuple(models) == MODELS else (
+        f"{shown(models[1])} above {shown(models[0])}", f"{shown(models[1])} below {shown(models[0])}")
     rows = []
     for (measure, group), cell in table.groupby(["measure", "group"], sort=False):
-        diffs = cell[cell["comparison"] == DIFFERENCE].set_index("run").reindex(runs)
-        changes = cell[cell["comparison"] != DIFFERENCE]
+        diffs = cell[cell["comparison"] == within].set_index("run").reindex(runs)
+        changes = cell[cell["comparison"] != within]
         if diffs["delta"].isna().any() or changes.empty:
             continue  # a measure one run lacks (no ranking) has no verdict
         # each model's value relative to the first run: 0 there, delta at every later run
@@ -104,40 +120,41 @@ def verdicts(table: pd.DataFrame) -> pd.DataFrame:
             row.update({f"delta_{run}": d["delta"], f"ci_low_{run}": d["ci_low"], f"ci_high_{run}": d["ci_high"],
                         f"p_value_{run}": d["p_value"]})
         if (diffs["ci_low"] > 0).all() and diffs["delta"].min() > spread:
-            verdict = ABOVE
+            verdict = above
         elif (diffs["ci_high"] < 0).all() and diffs["delta"].max() < -spread:
-            verdict = BELOW
+            verdict = below
         else:
             verdict = UNRESOLVED
         rows.append({**row, "spread": spread, "verdict": verdict})
     return pd.DataFrame(rows)
 
 
-def seeds_markdown(table: pd.DataFrame, confidence: float, group_labels: dict[str, str]) -> str:
-    """The verdicts as one markdown table: per measure and pooled cell, each run's COIN − CIT (interval, p),
-    each later run's change of CIT and of COIN, the spread and the verdict."""
+def seeds_markdown(table: pd.DataFrame, confidence: float, group_labels: dict[str, str], models: Sequence[str] = MODELS) -> str:
+    """The verdicts as one markdown table: per measure and pooled cell, each run's b − a (COIN − CIT)
+    (interval, p), each later run's change of each model, the spread and the verdict."""
     from coin.report.tables import markdown_table
 
     runs = list(dict.fromkeys(table["run"]))
     later = runs[1:]
     labels = {**group_labels, **alignment.POOLED_LABELS}
-    changes = table[table["comparison"] != DIFFERENCE].set_index(["measure", "group", "comparison", "run"])["delta"]
+    changes = table[table["comparison"] != difference(models)].set_index(["measure", "group", "comparison", "run"])["delta"]
     digits = {"accuracy": 2, "rank_accuracy": 2}
     rows = []
-    for record in verdicts(table).to_dict("records"):
+    for record in verdicts(table, models).to_dict("records"):
         n = digits.get(record["measure"], 3)
         row = [MEASURE_LABELS.get(record["measure"], record["measure"]), labels.get(record["group"], record["group"])]
         for run in runs:
             row.append(f"{record[f'delta_{run}']:+.{n}f} ([{record[f'ci_low_{run}']:+.{n}f}, {record[f'ci_high_{run}']:+.{n}f}], "
                        f"p {bootstrap.format_p(record[f'p_value_{run}'])})")
         for run in later:
-            for model in MODELS:
+            for model in models:
                 row.append(f"{changes[record['measure'], record['group'], model, run]:+.{n}f}")
         row += [f"{record['spread']:.{n}f}", record["verdict"]]
         rows.append(row)
-    header = ["Measure", "Group", *(f"COIN − CIT, run {r} ({confidence * 100:g}% CI, p)" for r in runs),
-              *(f"{m.upper()} {r} − {runs[0]}" for r in later for m in MODELS), "Seed spread", "Verdict"]
+    a, b = (shown(m) for m in models)
+    header = ["Measure", "Group", *(f"{b} − {a}, run {r} ({confidence * 100:g}% CI, p)" for r in runs),
+              *(f"{shown(m)} {r} − {runs[0]}" for r in later for m in models), "Seed spread", "Verdict"]
     return markdown_table(header, rows, numeric_from=2)
 
 
-__all__ = ["ABOVE", "BELOW", "COLUMNS", "DIFFERENCE", "MODELS", "UNRESOLVED", "compare", "seed_table", "seeds_markdown", "verdicts"]
+__all__ = ["ABOVE", "BELOW", "COLUMNS", "DIFFERENCE", "MODELS", "UNRESOLVED", "compare", "difference", "seed_table", "seeds_markdown", "shown", "verdicts"]
