@@ -113,16 +113,16 @@ def fixed_prompt_set(params: Any) -> tuple[pd.DataFrame, str]:
     """The prompt set of modes file and published, checked against the PROMPTS contract, and where it came
     from. check-params builds it too, so a bad file stops the run before DVC deletes any output."""
     from coin.prompts.instructions import check_prompt_set
-    from coin.prompts.published import Missing, published_rows, read_published
+    from coin.prompts.published import published_rows, read_published
+    from coin.report.tables import left_out_counts
 
     p = params.perturb
     if p.mode == "file":
         return check_prompt_set(read_prompt_file(p.file), p.file), p.file
     published = read_published(p.published, params.data.cache_dir)
-    missing = Missing()
-    rows = published_rows(published, p.n_instructions, list(p.groups), list(p.languages), missing)
+    rows = published_rows(published, p.n_instructions, list(p.groups), list(p.languages))
     frame = pd.DataFrame(rows, columns=list(PROMPTS.columns))
-    left_out = sum(len(ids) for ids in missing.rows.values())
+    left_out = int(left_out_counts(frame, list(p.groups), len(p.languages))["n_left_out"].sum())  # as the report counts
     said = f"{published.name}.md (sha256 {published.sha256[:12]}; {left_out} perturbed prompts without a version in the file left out)"
     return check_prompt_set(frame, p.published), said
 

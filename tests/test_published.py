@@ -226,8 +226,7 @@ def test_a_bad_attacked_line_in_a_file_names_the_file_line(tmp_path, monkeypatch
 
 def test_rows_for_every_group_and_what_is_left_out():
     published = pub.PublishedFile("ourmodel_zeroshot", "ab" * 32, pub.parse_published(FIXTURE, "fixture.md"))
-    missing = pub.Missing()
-    frame = pd.DataFrame(pub.published_rows(published, 2, ALL_GROUPS, ["french", "spanish", "arabic"], missing), columns=list(PROMPTS.columns))
+    frame = pd.DataFrame(pub.published_rows(published, 2, ALL_GROUPS, ["french", "spanish", "arabic"]), columns=list(PROMPTS.columns))
     frame = check_prompt_set(frame, "fixture.md")
     got = [(r.task, r.group, r.prompt_id, r.text, r.clean_text, r.origin) for r in frame.itertuples()]
     assert got == [
@@ -256,25 +255,21 @@ def test_rows_for_every_group_and_what_is_left_out():
     assert details[2] == {"source": "ourmodel_zeroshot.md", "sha256": "ab" * 32, "line": 34, "accuracy_before": 91.5, "accuracy_after": 10.0, "dropped": 81.5}
     assert details[3]["status"] == "no_candidate"  # PromptBench's attack left this one unchanged
     assert details[13] == {"source": "ourmodel_zeroshot.md", "sha256": "ab" * 32, "language": "french", "accuracy": 77.0, "line": 72}
-    assert missing.rows == {
-        ("sst2", "stresstest"): [1],
-        ("cola", "textbugger"): [0, 1], ("cola", "textfooler"): [0, 1], ("cola", "bertattack"): [0, 1],
-        ("cola", "checklist"): [0, 1], ("cola", "stresstest"): [0, 1], ("cola", "semantic"): [0, 1],
-    }
     left_out = tables.left_out_counts(frame, ["clean", *ALL_GROUPS], n_languages=3)
-    assert left_out.to_dict("records")[:2] == [
-        {"task": "sst2", "group": "stresstest", "n_expected": 2, "n_left_out": 1},
-        {"task": "cola", "group": "textbugger", "n_expected": 2, "n_left_out": 2},
+    assert [(r["task"], r["group"], r["n_expected"], r["n_left_out"]) for r in left_out.to_dict("records")] == [
+        ("sst2", "stresstest", 2, 1),
+        ("cola", "textbugger", 2, 2), ("cola", "textfooler", 2, 2), ("cola", "bertattack", 2, 2),
+        ("cola", "checklist", 2, 2), ("cola", "stresstest", 2, 2), ("cola", "semantic", 2, 2),
     ]
-    assert int(left_out["n_left_out"].sum()) == sum(len(v) for v in missing.rows.values()) == 13
+    assert int(left_out["n_left_out"].sum()) == 13
 
 
 def test_clean_prompts_follow_the_files_accuracy_order_within_each_kind():
     published = pub.PublishedFile("f", "0" * 64, pub.parse_published(FIXTURE, "f.md"))
     with pytest.raises(DataError) as info:
-        pub.published_rows(published, 4, ["deepwordbug"], [], pub.Missing())
+        pub.published_rows(published, 4, ["deepwordbug"], [])
     assert str(info.value) == "perturb.n_instructions = 4 needs 2 attacked task_oriented instructions for sst2; f has 1"
-    rows = pub.published_rows(published, 1, ["deepwordbug"], [], pub.Missing())  # ceil(1/2) task-oriented, none role-oriented
+    rows = pub.published_rows(published, 1, ["deepwordbug"], [])  # ceil(1/2) task-oriented, none role-oriented
     assert [(r["task"], r["group"], r["text"]) for r in rows][:2] == [("sst2", "clean", SST2_READ), ("sst2", "deepwordbug", "Raed the reveiw and reply with 'positive' or 'negative':")]
 
 
@@ -395,7 +390,7 @@ def test_report_names_the_prompt_set():
     from pipeline.report import prompt_set_note
 
     published = pub.PublishedFile("ourmodel_zeroshot", "ab" * 32, pub.parse_published(FIXTURE, "f.md"))
-    frame = pd.DataFrame(pub.published_rows(published, 2, ["deepwordbug"], [], pub.Missing()), columns=list(PROMPTS.columns))
+    frame = pd.DataFrame(pub.published_rows(published, 2, ["deepwordbug"], []), columns=list(PROMPTS.columns))
     cfg = SimpleNamespace(perturb=SimpleNamespace(mode="published", published="/somewhere/ourmodel_zeroshot.md", file=None))
     assert prompt_set_note(cfg, frame) == (
         "PromptBench's published adversarial prompts `ourmodel_zeroshot.md` (sha256 abababababab; "
@@ -409,10 +404,9 @@ def test_report_names_the_prompt_set():
 
 def test_the_full_fixture_gives_every_group_of_every_task():
     published = pub.PublishedFile("ourmodel_zeroshot", "0" * 64, pub.parse_published(full_fixture(), "f.md"))
-    missing = pub.Missing()
     frame = check_prompt_set(pd.DataFrame(pub.published_rows(
-        published, 2, ["deepwordbug", "textfooler", "checklist", "semantic"], ["chinese", "french"], missing), columns=list(PROMPTS.columns)), "f")
-    assert missing.rows == {} and len(frame) == 8 * 2 * 5
+        published, 2, ["deepwordbug", "textfooler", "checklist", "semantic"], ["chinese", "french"]), columns=list(PROMPTS.columns)), "f")
+    assert len(frame) == 8 * 2 * 5
     assert frame[(frame["task"] == "rte") & (frame["group"] == "deepwordbug")]["text"].tolist() == [
         "Raed the text and answer 'entailment' or 'not_entailment':", "As a carefl reader, answer 'entailment' or 'not_entailment':"]
 

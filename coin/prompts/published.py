@@ -205,18 +205,8 @@ def read_published(spec: str, cache_dir: str | Path, download: Callable[[str], b
     return PublishedFile(name, hashlib.sha256(data).hexdigest(), parse_published(text, origin))
 
 
-@dataclass
-class Missing:
-    """What a group could not get from the file: (task, group) -> clean prompt ids left out."""
-
-    rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-
-    def add(self, task: str, group: str, prompt_id: int) -> None:
-        self.rows.setdefault((task, group), []).append(prompt_id)
-
-
 def published_rows(
-    published: PublishedFile, n_instructions: int, groups: list[str], languages: list[str], missing: Missing | None = None
+    published: PublishedFile, n_instructions: int, groups: list[str], languages: list[str]
 ) -> list[dict[str, Any]]:
     """Prompt-set rows (the PROMPTS columns) of every task of ours in the file.
 
@@ -224,10 +214,9 @@ def published_rows(
     the file's order (its model's accuracy); group g of `groups` (an attack section): the attacked text of
     clean prompt k's first entry in that section; semantic: language k of `languages` (k < clean prompts)
     gives the first prompt of that language, paired with clean prompt k. A clean prompt without an
-    attacked version in a group, or a language the task lacks, is left out of that group and noted in
-    `missing`.
+    attacked version in a group, or a language the task lacks, is left out of that group (the report
+    counts it: coin.report.tables.left_out_counts).
     """
-    missing = missing if missing is not None else Missing()
     source = {"source": f"{published.name}.md", "sha256": published.sha256}
     counts = {"task_oriented": math.ceil(n_instructions / 2), "role_oriented": n_instructions // 2}
     rows: list[dict[str, Any]] = []
@@ -265,7 +254,6 @@ def published_rows(
                 for k, language in enumerate(languages[: len(clean)]):
                     found = parsed.translations.get(language)
                     if not found:
-                        missing.add(task, group, k)
                         continue
                     text, acc, line = found[0]
                     details = {"language": language, "accuracy": acc, "line": line}
@@ -275,7 +263,6 @@ def published_rows(
             for k, original in enumerate(clean):
                 entry = next((e for e in entries if e.original == original and e.attacked is not None), None)
                 if entry is None:
-                    missing.add(task, group, k)
                     continue
                 details = {"line": entry.line, "accuracy_before": entry.acc_before, "accuracy_after": entry.acc_after, "dropped": entry.dropped}
                 if entry.attacked == original:
@@ -287,7 +274,6 @@ def published_rows(
 __all__ = [
     "ATTACK_SECTIONS",
     "AttackEntry",
-    "Missing",
     "PUBLISHED_NAMES",
     "PUBLISHED_SHA256",
     "PublishedFile",
