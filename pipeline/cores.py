@@ -82,7 +82,8 @@ def live_sharers(folder: Path | None = None, cores: set[int] | None = None) -> i
     entries of ended processes are removed on the way."""
     folder, cores = folder or registry(), _cores() if cores is None else cores
     count = 0
-    for entry in folder.glob("[0-9]*"):
+    entries = folder.glob("[0-9]*") if folder.is_dir() else []
+    for entry in entries:
         try:
             started, _, listed = entry.read_text().partition("\n")
             pid = int(entry.name)
@@ -90,7 +91,8 @@ def live_sharers(folder: Path | None = None, cores: set[int] | None = None) -> i
             continue  # being written or removed
         now = _started(pid)
         if now is None or (now and started and now != started):
-            entry.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                entry.unlink(missing_ok=True)
             continue
         theirs = {int(c) for c in listed.split()} if listed.strip() else cores
         count += bool(theirs & cores)
@@ -127,11 +129,13 @@ def rebalance() -> None:
 def fair_share() -> Iterator[None]:
     """Register this process as a torch stage for the duration, and take its share of the cores."""
     if _share.depth == 0:
-        folder = registry()
-        folder.mkdir(parents=True, exist_ok=True)
-        entry = folder / str(os.getpid())
-        entry.write_text(f"{_started(os.getpid()) or ''}\n{' '.join(map(str, sorted(_cores())))}\n")
-        _share.entry = entry
+        entry = registry() / str(os.getpid())
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            entry.write_text(f"{_started(os.getpid()) or ''}\n{' '.join(map(str, sorted(_cores())))}\n")
+            _share.entry = entry
+        except OSError:  # no writable temporary directory: run unregistered (the others cannot see this one)
+            _share.entry = None
     _share.depth += 1
     try:
         _set_threads()

@@ -115,3 +115,13 @@ def test_rebalance_outside_a_share_changes_nothing(fresh):
     torch.set_num_threads(1)
     cores.rebalance()
     assert torch.get_num_threads() == 1 and not fresh.exists()
+
+
+def test_without_a_writable_temporary_directory_the_stage_runs_unregistered(fresh, tmp_path, monkeypatch):
+    import torch
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))  # the registry's parent is a file: mkdir fails
+    with cores.fair_share():
+        assert torch.get_num_threads() == cores.cpu_threads() and cores.live_sharers() == 0
