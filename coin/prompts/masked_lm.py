@@ -48,8 +48,9 @@ def tiny_masked_lm(words: list[str], seed: int) -> tuple[Any, Any]:
 
     tokenizer = word_tokenizer(words)
     config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=MAX_LENGTH, pad_token_id=0, **EMBEDDED_SIZE)
-    torch.manual_seed(seed)
-    model = BertForMaskedLM(config).eval()
+    with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+        torch.manual_seed(seed)
+        model = BertForMaskedLM(config).eval()
     with torch.no_grad():
         model.cls.predictions.bias[: len(SPECIALS)] = -1e4
     return model, tokenizer
