@@ -27,15 +27,16 @@ NOT_THE_PROJECT = re.compile(
 )
 
 
-def prose_lines(markdown: str) -> list[tuple[int, str]]:
-    """(line number, text) of every line outside fenced code blocks, inline code removed."""
+def prose_lines(markdown: str, keep_code: bool = False) -> list[tuple[int, str]]:
+    """(line number, text) of every line outside fenced code blocks, inline code removed (or, with
+    `keep_code`, only its backticks: a heading's anchor keeps the code's text)."""
     out, fenced = [], False
     for number, line in enumerate(markdown.splitlines(), 1):
         if FENCE.match(line):
             fenced = not fenced
             continue
         if not fenced:
-            out.append((number, re.sub(r"`[^`]*`", "", line)))
+            out.append((number, line.replace("`", "") if keep_code else re.sub(r"`[^`]*`", "", line)))
     return out
 
 
@@ -49,7 +50,7 @@ def anchors(markdown: str) -> set[str]:
     """Every heading anchor of a markdown file, repeated headings numbered as GitHub numbers them."""
     seen: dict[str, int] = {}
     out = set()
-    for _, line in prose_lines(markdown):
+    for _, line in prose_lines(markdown, keep_code=True):
         match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if not match:
             continue
