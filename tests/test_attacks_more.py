@@ -79,25 +79,34 @@ def test_textbugger_candidates_at_one_word(ta, embedding):
     assert recipe.settings == {"embedding": "embedded:coin/embedded/word_vectors.txt", "max_candidates": 5, "sentence_encoder": "none"}
 
 
-def test_textbugger_never_edits_label_words_or_placeholders(ta, embedding):
-    recipe = tf.textbugger_recipe(ta, "sst2", *embedding)
+def assert_label_words_and_placeholders_kept(recipe, ta, seeds: int) -> None:
+    """Every word edited where allowed (edit rate 1), and the label words and `{content}` untouched."""
     text = "Classify the review {content} as Positive or 'negative', answer with positive."
-    for seed in range(6):
+    for seed in range(seeds):
         seed_everything(seed)
         outcome = atk.random_word_edits(text, recipe, random.Random(seed), 1.0, ta)
         assert outcome.text != text and "{content}" in outcome.text
         assert outcome.text.count("Positive") == 1 and "'negative'" in outcome.text and outcome.text.endswith("with positive.")
 
 
-def test_textbugger_greedy_search_within_the_budget(ta, embedding):
-    recipe = tf.textbugger_recipe(ta, "sst2", *embedding)
-    # "answer" matters (deleting it costs accuracy) and "reply" in its place hurts most
+def assert_greedy_search_finds_reply(recipe, ta) -> None:
+    """"answer" matters (deleting it costs accuracy) and "reply" in its place hurts most: the search finds
+    that swap within a budget of 30 queries, and a budget of 2 is kept."""
     scorer = atk.CachedScorer(lambda texts: [0.25 if "reply" in t else 0.5 if "answer" not in t else 0.75 for t in texts])
     seed_everything(0)
     outcome = atk.greedy_attack(TEXT, recipe, atk.QueryBudget(scorer, 30), ta)
     assert outcome.text == "Analyze the sentence and reply with positive or negative."
     assert (outcome.status, outcome.accuracy_before, outcome.accuracy_after) == ("harmful", 0.75, 0.25)
     assert outcome.edits == [{"index": 4, "from": "answer", "to": "reply"}] and outcome.queries <= 30
+    assert atk.greedy_attack(TEXT, recipe, atk.QueryBudget(scorer, 2), ta).queries <= 2
+
+
+def test_textbugger_never_edits_label_words_or_placeholders(ta, embedding):
+    assert_label_words_and_placeholders_kept(tf.textbugger_recipe(ta, "sst2", *embedding), ta, seeds=6)
+
+
+def test_textbugger_greedy_search_within_the_budget(ta, embedding):
+    assert_greedy_search_finds_reply(tf.textbugger_recipe(ta, "sst2", *embedding), ta)
 
 
 def test_perturb_task_serves_the_new_groups_in_both_modes(ta, embedding, ranked_lm, tmp_path):
@@ -165,25 +174,11 @@ def test_bertattack_candidates_at_one_word_are_the_masked_lms_guesses_without_la
 
 
 def test_bertattack_never_edits_label_words_or_placeholders(ta, ranked_lm):
-    recipe = tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3)
-    text = "Classify the review {content} as Positive or 'negative', answer with positive."
-    for seed in range(4):
-        seed_everything(seed)
-        outcome = atk.random_word_edits(text, recipe, random.Random(seed), 1.0, ta)
-        assert outcome.text != text and "{content}" in outcome.text
-        assert outcome.text.count("Positive") == 1 and "'negative'" in outcome.text and outcome.text.endswith("with positive.")
+    assert_label_words_and_placeholders_kept(tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3), ta, seeds=4)
 
 
 def test_bertattack_greedy_search_within_the_budget(ta, ranked_lm):
-    recipe = tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3)
-    scorer = atk.CachedScorer(lambda texts: [0.25 if "reply" in t else 0.5 if "answer" not in t else 0.75 for t in texts])
-    seed_everything(0)
-    outcome = atk.greedy_attack(TEXT, recipe, atk.QueryBudget(scorer, 30), ta)
-    assert outcome.text == "Analyze the sentence and reply with positive or negative."
-    assert (outcome.status, outcome.accuracy_before, outcome.accuracy_after) == ("harmful", 0.75, 0.25)
-    assert outcome.edits == [{"index": 4, "from": "answer", "to": "reply"}] and outcome.queries <= 30
-    tight = atk.greedy_attack(TEXT, recipe, atk.QueryBudget(scorer, 2), ta)
-    assert tight.queries <= 2
+    assert_greedy_search_finds_reply(tf.bertattack_recipe(ta, "sst2", *ranked_lm, "test:ranked", max_candidates=3), ta)
 
 
 def test_the_masked_lm_comes_from_a_folder_or_embedded_and_an_unreachable_hub_id_is_one_line(tmp_path, ranked_lm):
