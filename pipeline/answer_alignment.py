@@ -79,7 +79,7 @@ def answer_alignment(
     from coin.report.alignment import alignment_markdown, alignment_table
     from coin.report.tables import GROUP_LABELS, to_csv
     from coin.schemas import EVAL_SET, PROMPTS
-    from pipeline.cores import fair_share, rebalance
+    from pipeline.cores import fair_share, rebalancing
     from pipeline.evaluate import _load_model
 
     if at not in POSITIONS:
@@ -98,7 +98,7 @@ def answer_alignment(
             precision, described = inference_precision(p.eval.precision, model.device.type)
             typer.echo(f"answer-alignment {name}: {len(grid)} sequences, states at the {at} end, {described}", err=True)
             with precision, tqdm(total=len(grid), desc=f"states {name}", unit="seq", file=sys.stderr) as bar:
-                states = position_states(model, tokenizer, grid, p, at, on_batch=lambda n: (bar.update(n), rebalance()))
+                states = position_states(model, tokenizer, grid, p, at, on_batch=rebalancing(bar.update))
             scores = alignment_units(grid, states)
             units[name] = grid.drop(columns="prompt").assign(**{c: scores[c].to_numpy() for c in UNIT_COLUMNS})
     groups = ["clean", *p.perturb.groups]

@@ -11,7 +11,8 @@ instruction), re-reads the registry at most every REBALANCE_S seconds, so a stag
 gives up cores when a second one starts (a `dvc queue start -j 2` worker, a `make test`) and takes them
 back when that one ends. Without it, two stages each ran one OpenMP thread per core: twice as many busy
 threads as cores, each spinning at every parallel region's barrier for a partner that was not running,
-15-25x slower instead of 2x (reports/benchmarks/concurrency.txt holds the before and after).
+so two runs at once took longer than the same two in a row (reports/benchmarks/concurrency.txt holds
+the before and after).
 
 OMP_NUM_THREADS set by the user (outside a multi-process launch, whose launcher sets it for each rank)
 fixes the threads: the process still registers, so the others make room for it.
@@ -24,17 +25,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 REBALANCE_S = 0.5  # the most often a stage re-reads the registry
 
 
 def cpu_threads() -> int:
     """CPU cores this process may use (sched affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return max(1, len(_cores()))
 
 
 def registry() -> Path:
@@ -44,9 +42,10 @@ def registry() -> Path:
 
 
 def _cores() -> set[int]:
+    """The cores this process may run on (sched affinity; all of them where that is not known)."""
     try:
         return set(os.sched_getaffinity(0))
-    except AttributeError:
+    except AttributeError:  # not Linux
         return set(range(os.cpu_count() or 1))
 
 
@@ -125,6 +124,18 @@ def rebalance() -> None:
         _set_threads()
 
 
+def rebalancing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` followed by `rebalance()`: for the callbacks a stage calls between units of work (a progress
+    bar's update, a perturbation scorer)."""
+
+    def called(*args: Any, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        rebalance()
+        return result
+
+    return called
+
+
 @contextlib.contextmanager
 def fair_share() -> Iterator[None]:
     """Register this process as a torch stage for the duration, and take its share of the cores."""
@@ -147,4 +158,4 @@ def fair_share() -> Iterator[None]:
             _share.entry = None
 
 
-__all__ = ["REBALANCE_S", "cpu_threads", "fair_share", "live_sharers", "rebalance", "registry", "user_threads"]
+__all__ = ["REBALANCE_S", "cpu_threads", "fair_share", "live_sharers", "rebalance", "rebalancing", "registry", "user_threads"]

@@ -73,7 +73,7 @@ def evaluate_model(
     from coin.evaluation.scoring import score_grid
     from coin.evaluation.precision import inference_precision
     from coin.prompts.format import prompt_format
-    from pipeline.cores import rebalance
+    from pipeline.cores import rebalancing
     from pipeline.launch import gather_to_main, rank, shard_bounds, world_size
 
     ev = params.eval
@@ -84,12 +84,9 @@ def evaluate_model(
     shard = f" (rank {rank()}: rows {start}-{stop - 1})" if world_size() > 1 else ""
     typer.echo(f"evaluate {name}: {len(grid)} prompts{shard}, {ev.scoring}, {described}", err=True)
     with precision, tqdm(total=len(share), desc=f"evaluate {name}", unit="prompt", file=sys.stderr) as bar:
-
-        def on_batch(n: int) -> None:
-            bar.update(n)
-            rebalance()
-
-        part = score_grid(model, tokenizer, share, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=on_batch)
+        part = score_grid(
+            model, tokenizer, share, ev.scoring, ev.parse, ev.max_new_tokens, ev.batch_size, on_batch=rebalancing(bar.update)
+        )
     parts = gather_to_main(part)
     if parts is None:
         return None

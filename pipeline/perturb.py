@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pandas as pd
 import pyarrow as pa
@@ -135,10 +135,10 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
     from tqdm import tqdm
 
     from coin.evaluation.precision import inference_precision
-    from coin.prompts.attack import perturb_task
+    from coin.prompts.attack import WORD_GROUPS, perturb_task
     from coin.prompts.instructions import SourceNotes, load_instruction_sets, source_label
     from coin.training.model import inference_device
-    from pipeline.cores import rebalance
+    from pipeline.cores import rebalancing
     from pipeline.launch import gather_to_main, rank, world_size
 
     p = params.perturb
@@ -148,16 +148,17 @@ def build_prompt_set(params: Any, model_path: Optional[str], eval_rows: pd.DataF
     tasks = {task: v for i, (task, v) in enumerate(every.items()) if i % world_size() == rank()}  # this rank's share
     notes = SourceNotes()
     sets = load_instruction_sets(p.instructions, cache_dir, notes=notes)
-    tools = make_tools(p, cache_dir) if {"deepwordbug", "textbugger", "textfooler", "bertattack"} & set(p.groups) else None
+    tools = make_tools(p, cache_dir) if set(WORD_GROUPS) & set(p.groups) else None
     scorers = make_scorers(params, model_path, tasks) if p.mode == "adversarial" or p.selection == "top" else {}
 
     steps = len(tasks) * p.n_instructions * len([g for g in p.groups if g != "semantic"])
     precision, _ = inference_precision(params.eval.precision, inference_device().type)
     with precision, tqdm(total=steps, desc="perturb", unit="instr", file=sys.stderr) as bar:
 
+        advance = rebalancing(bar.update)
+
         def on_step(step: dict) -> None:
-            bar.update(1)
-            rebalance()
+            advance(1)
             if log is not None:
                 log.append(step)
 
@@ -229,6 +230,7 @@ def accuracy_scorers(params: Any, model: Any, tokenizer: Any, tasks: dict[str, t
     from coin.evaluation.scoring import make_accuracy_fn
     from coin.prompts.attack import CachedScorer
     from coin.prompts.format import prompt_format
+    from pipeline.cores import rebalancing  # a search scores many candidate sets per attacked instruction
 
     render = prompt_format(params.model, tokenizer)
     return {
@@ -237,18 +239,6 @@ def accuracy_scorers(params: Any, model: Any, tokenizer: Any, tasks: dict[str, t
         )
         for task, (eval_task, rows) in tasks.items()
     }
-
-
-def rebalancing(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` that first takes this process's fair share of the cores again (pipeline.cores.rebalance):
-    a search scores many candidate sets per attacked instruction."""
-    from pipeline.cores import rebalance
-
-    def scored(*args: Any, **kwargs: Any) -> Any:
-        rebalance()
-        return fn(*args, **kwargs)
-
-    return scored
 
 
 __all__ = ["accuracy_scorers", "attack_rows", "build_prompt_set", "fixed_prompt_set", "make_scorers", "make_tools", "perturb", "read_prompt_file"]

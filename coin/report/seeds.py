@@ -29,7 +29,6 @@ from coin.evaluation.metrics import has_ranking
 from coin.report import alignment, bootstrap, pdr_bootstrap
 
 MODELS = ("cit", "coin")
-DIFFERENCE = "coin − cit"  # the comparison of COIN with CIT within a run; the others are one model across runs
 COLUMNS = ["comparison", "run", "measure", "group", "a", "b", "delta", "ci_low", "ci_high", "p_value"]
 MEASURE_LABELS = {
     "accuracy": "accuracy (generation, %)",
@@ -41,7 +40,7 @@ MEASURE_LABELS = {
     "cosine_margin": "cosine margin",
     "group_separability": "group separability",
 }
-ABOVE, BELOW, UNRESOLVED = "COIN above CIT", "COIN below CIT", "not resolved"
+UNRESOLVED = "not resolved"
 
 
 def shown(model: str) -> str:
@@ -50,8 +49,16 @@ def shown(model: str) -> str:
 
 
 def difference(models: Sequence[str] = MODELS) -> str:
-    """The within-run comparison's label: "b − a" (DIFFERENCE for CIT and COIN)."""
+    """The within-run comparison's label: "b − a"; the other comparisons are one model across runs."""
     return f"{models[1]} − {models[0]}"
+
+
+def verdict(side: str, models: Sequence[str] = MODELS) -> str:
+    """"B above A" or "B below A" (`side`: above | below), e.g. "COIN above CIT"."""
+    return f"{shown(models[1])} {side} {shown(models[0])}"
+
+
+DIFFERENCE, ABOVE, BELOW = difference(), verdict("above"), verdict("below")
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, tasks: Sequence[str], groups: Sequence[str], n_resamples: int,
@@ -105,8 +112,6 @@ def verdicts(table: pd.DataFrame, models: Sequence[str] = MODELS) -> pd.DataFram
     delta_<run>, ci_low_<run>, ci_high_<run>, p_value_<run> per run, spread, verdict."""
     runs = list(dict.fromkeys(table["run"]))
     within = difference(models)
-    above, below = (ABOVE, BELOW) if tuple(models) == MODELS else (
-        f"{shown(models[1])} above {shown(models[0])}", f"{shown(models[1])} below {shown(models[0])}")
     rows = []
     for (measure, group), cell in table.groupby(["measure", "group"], sort=False):
         diffs = cell[cell["comparison"] == within].set_index("run").reindex(runs)
@@ -120,12 +125,12 @@ def verdicts(table: pd.DataFrame, models: Sequence[str] = MODELS) -> pd.DataFram
             row.update({f"delta_{run}": d["delta"], f"ci_low_{run}": d["ci_low"], f"ci_high_{run}": d["ci_high"],
                         f"p_value_{run}": d["p_value"]})
         if (diffs["ci_low"] > 0).all() and diffs["delta"].min() > spread:
-            verdict = above
+            said = verdict("above", models)
         elif (diffs["ci_high"] < 0).all() and diffs["delta"].max() < -spread:
-            verdict = below
+            said = verdict("below", models)
         else:
-            verdict = UNRESOLVED
-        rows.append({**row, "spread": spread, "verdict": verdict})
+            said = UNRESOLVED
+        rows.append({**row, "spread": spread, "verdict": said})
     return pd.DataFrame(rows)
 
 
@@ -157,4 +162,4 @@ def seeds_markdown(table: pd.DataFrame, confidence: float, group_labels: dict[st
     return markdown_table(header, rows, numeric_from=2)
 
 
-__all__ = ["ABOVE", "BELOW", "COLUMNS", "DIFFERENCE", "MODELS", "UNRESOLVED", "compare", "difference", "seed_table", "seeds_markdown", "shown", "verdicts"]
+__all__ = ["ABOVE", "BELOW", "COLUMNS", "DIFFERENCE", "MODELS", "UNRESOLVED", "compare", "difference", "seed_table", "seeds_markdown", "shown", "verdict", "verdicts"]
